@@ -1,0 +1,2 @@
+//! The aiwaf-proxy detection engine.
+pub mod payload;
