@@ -1,0 +1,365 @@
+//! The engine: a bundle compiled once, then asked about each request.
+
+use crate::bundle::{Action, Bundle, Mode};
+use crate::detect::header::HeaderCheck;
+use crate::detect::ip_block::IpBlock;
+use crate::detect::keyword::Keywords;
+use crate::detect::payload::{BodyKind, PayloadCheck};
+use crate::detect::probe::Probe;
+use crate::detect::{DetectorId, DetectorSet, Finding, REGISTRY};
+use crate::error::Error;
+use crate::net::IpSet;
+use crate::normalize::{normalize_path, NormalizedPath};
+use crate::request::Request;
+use crate::verdict::Verdict;
+
+/// Everything a detector may look at for one request.
+pub(crate) struct Context<'r, 'a> {
+    pub(crate) req: &'r Request<'a>,
+    pub(crate) path: &'r NormalizedPath,
+    /// Unix time, seconds.
+    pub(crate) now: u64,
+}
+
+/// A `PATH_RULES` entry compiled for matching.
+#[derive(Debug)]
+struct CompiledRule {
+    /// Normalised prefix without a trailing `/`; empty for the root rule.
+    prefix: String,
+    disabled: DetectorSet,
+}
+
+/// Static-asset suffixes and prefixes: such requests skip header validation only.
+const STATIC_SUFFIXES: &[&str] = &[
+    ".css", ".js", ".mjs", ".map", ".png", ".jpg", ".jpeg", ".gif", ".ico", ".svg", ".webp",
+    ".avif", ".woff", ".woff2", ".ttf", ".eot",
+];
+const STATIC_PREFIXES: &[&str] = &["/static/", "/media/", "/assets/"];
+
+/// Detectors an exempt path skips: the heuristics that produce false positives on operational
+/// routes. Payload, probe and blocklist checks still run there.
+fn exempt_path_skips() -> DetectorSet {
+    let mut s = DetectorSet::EMPTY;
+    s.insert(DetectorId::Keyword);
+    s.insert(DetectorId::Header);
+    s
+}
+
+/// A compiled bundle. Build it once per configuration (it validates everything), then call
+/// [`Engine::inspect`] per request; it is immutable and can be shared.
+#[derive(Debug)]
+pub struct Engine {
+    version: String,
+    mode: Mode,
+    actions: [Action; REGISTRY.len()],
+    exempt_ips: IpSet,
+    exempt_paths: Vec<String>,
+    rules: Vec<CompiledRule>,
+    ip_block: IpBlock,
+    payload: PayloadCheck,
+    probe: Probe,
+    keyword: Keywords,
+    header: HeaderCheck,
+}
+
+/// Normalises a configured prefix the way request paths are normalised, minus the trailing `/`.
+fn normalize_prefix(prefix: &str) -> String {
+    let p = normalize_path(prefix).path;
+    if p == "/" {
+        String::new()
+    } else {
+        p
+    }
+}
+
+/// `path` is under `prefix` (segment boundary; the empty prefix covers everything).
+fn under(path: &str, prefix: &str) -> bool {
+    prefix.is_empty()
+        || (path.starts_with(prefix) && matches!(path.as_bytes().get(prefix.len()), None | Some(b'/')))
+}
+
+impl Engine {
+    /// Parses and compiles a bundle.
+    pub fn from_json(bytes: &[u8]) -> Result<Engine, Error> {
+        Engine::new(&Bundle::from_json(bytes)?, 0)
+    }
+
+    /// Compiles a bundle, checking what the schema cannot express (ranges, names in lists).
+    /// `now` (Unix seconds) drops learned items that have already expired.
+    pub fn new(bundle: &Bundle, now: u64) -> Result<Engine, Error> {
+        let s = &bundle.settings;
+        if s.payload_max_bytes == 0 || s.payload_max_bytes > 1_048_576 {
+            return Err(Error::invalid("settings.AIWAF_PAYLOAD_MAX_BYTES", "must be between 1 and 1048576"));
+        }
+        if s.header_quality_min_score > 10 {
+            return Err(Error::invalid("settings.AIWAF_HEADER_QUALITY_MIN_SCORE", "must be between 0 and 10"));
+        }
+        if s.rate_window == 0 {
+            return Err(Error::invalid("settings.AIWAF_RATE_WINDOW", "must be at least 1 second"));
+        }
+        if s.rate_flood <= s.rate_max {
+            return Err(Error::invalid(
+                "settings.AIWAF_RATE_FLOOD",
+                format!("must be greater than AIWAF_RATE_MAX ({})", s.rate_max),
+            ));
+        }
+        if !(0.0..=0.5).contains(&s.ai_contamination) {
+            return Err(Error::invalid("settings.AIWAF_AI_CONTAMINATION", "must be between 0 and 0.5"));
+        }
+        if !(s.min_form_time >= 0.0 && s.max_page_time > s.min_form_time) {
+            return Err(Error::invalid(
+                "settings.AIWAF_MAX_PAGE_TIME",
+                "must be greater than AIWAF_MIN_FORM_TIME, both non-negative",
+            ));
+        }
+        for (i, p) in s.exempt_paths.iter().enumerate() {
+            if !p.starts_with('/') {
+                return Err(Error::invalid(format!("settings.AIWAF_EXEMPT_PATHS[{i}]"), "must start with `/`"));
+            }
+        }
+        let mut rules = Vec::with_capacity(s.path_rules.len());
+        for (i, rule) in s.path_rules.iter().enumerate() {
+            if !rule.prefix.starts_with('/') {
+                return Err(Error::invalid(format!("settings.PATH_RULES[{i}].PREFIX"), "must start with `/`"));
+            }
+            let mut disabled = DetectorSet::EMPTY;
+            for (j, name) in rule.disable.iter().enumerate() {
+                let set = DetectorSet::from_disable_name(name).ok_or_else(|| {
+                    Error::invalid(
+                        format!("settings.PATH_RULES[{i}].DISABLE[{j}]"),
+                        format!("unknown detector or middleware name `{name}`"),
+                    )
+                })?;
+                disabled = disabled.union(set);
+            }
+            if let Some(rl) = &rule.rate_limit {
+                let key = format!("settings.PATH_RULES[{i}].RATE_LIMIT");
+                if rl.window == Some(0) {
+                    return Err(Error::invalid(format!("{key}.WINDOW"), "must be at least 1 second"));
+                }
+                let max = rl.max.unwrap_or(s.rate_max);
+                let flood = rl.flood.unwrap_or(s.rate_flood.max(max.saturating_add(1)));
+                if flood <= max {
+                    return Err(Error::invalid(format!("{key}.FLOOD"), format!("must be greater than MAX ({max})")));
+                }
+            }
+            rules.push(CompiledRule {
+                prefix: normalize_prefix(&rule.prefix),
+                disabled,
+            });
+        }
+        // Most specific first; equal prefixes keep their written order (the first one wins).
+        rules.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
+        let mut exempt_ips = IpSet::default();
+        for (i, net) in s.exempt_ips.iter().enumerate() {
+            exempt_ips.insert(*net, i);
+        }
+        let mut actions = [Action::Reject; REGISTRY.len()];
+        for (id, cfg) in &bundle.detectors {
+            actions[index(*id)] = cfg.action;
+        }
+        Ok(Engine {
+            version: bundle.version.clone().unwrap_or_else(|| "unversioned".to_string()),
+            mode: bundle.mode,
+            actions,
+            exempt_ips,
+            exempt_paths: s.exempt_paths.iter().map(|p| normalize_prefix(p)).collect(),
+            rules,
+            ip_block: IpBlock::new(&bundle.blocklist),
+            payload: PayloadCheck::new(s.payload_max_bytes),
+            probe: Probe::new(&s.file_extensions),
+            keyword: Keywords::new(bundle, now),
+            header: HeaderCheck::new(s),
+        })
+    }
+
+    /// The bundle's version label, carried in every log line.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// A one-screen description of what this engine enforces, for `aiwaf check`.
+    pub fn summary(&self) -> Vec<(String, String)> {
+        let mut out = vec![
+            ("version".to_string(), self.version.clone()),
+            ("mode".to_string(), format!("{:?}", self.mode).to_lowercase()),
+        ];
+        for id in REGISTRY {
+            out.push((format!("detector {id}"), format!("{:?}", self.actions[index(*id)]).to_lowercase()));
+        }
+        out.push(("blocklist entries".into(), self.ip_block.len().to_string()));
+        out.push(("exempt clients".into(), self.exempt_ips.len().to_string()));
+        out.push(("exempt paths".into(), self.exempt_paths.len().to_string()));
+        out.push(("path rules".into(), self.rules.len().to_string()));
+        out.push(("keywords".into(), self.keyword.len().to_string()));
+        out
+    }
+
+    /// Warnings about a policy that is valid but probably not what the operator meant.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        if self.exempt_paths.iter().any(String::is_empty) {
+            w.push("AIWAF_EXEMPT_PATHS contains `/`: this exemption covers every path".to_string());
+        }
+        if self.mode == Mode::Monitor {
+            w.push("mode is `monitor`: nothing is blocked".to_string());
+        }
+        w
+    }
+
+    fn disabled_for(&self, path: &NormalizedPath) -> DetectorSet {
+        let mut disabled = self
+            .rules
+            .iter()
+            .find(|r| under(&path.path, &r.prefix))
+            .map(|r| r.disabled)
+            .unwrap_or_default();
+        if self.exempt_paths.iter().any(|p| under(&path.path, p)) {
+            disabled = disabled.union(exempt_path_skips());
+        }
+        if is_static_asset(&path.path) {
+            disabled.insert(DetectorId::Header);
+        }
+        disabled
+    }
+
+    fn exempt_client(&self, req: &Request<'_>) -> bool {
+        req.client.is_some_and(|c| self.exempt_ips.find(c).is_some())
+    }
+
+    /// Decides one request from its head (method, target, headers, client). `now` is Unix time
+    /// in seconds, supplied by the caller (core reads no clock).
+    pub fn inspect(&self, req: &Request<'_>, now: u64) -> Verdict {
+        let mut verdict = Verdict::default();
+        if self.exempt_client(req) {
+            return verdict;
+        }
+        let path = normalize_path(req.raw_path());
+        let disabled = self.disabled_for(&path);
+        let ctx = Context {
+            req,
+            path: &path,
+            now,
+        };
+        for &id in REGISTRY {
+            if disabled.contains(id) || self.actions[index(id)] == Action::Off {
+                continue;
+            }
+            let finding = match id {
+                DetectorId::IpBlock => self.ip_block.inspect(&ctx),
+                DetectorId::Payload => self.payload.inspect(&ctx),
+                DetectorId::Probe => self.probe.inspect(&ctx),
+                DetectorId::Keyword => self.keyword.inspect(&ctx),
+                DetectorId::Header => self.header.inspect(&ctx),
+            };
+            if let Some(f) = finding {
+                if self.record(&mut verdict, f) {
+                    return verdict;
+                }
+            }
+        }
+        verdict
+    }
+
+    /// Adds a finding to the verdict; true when it blocks.
+    fn record(&self, verdict: &mut Verdict, f: Finding) -> bool {
+        let blocks = self.mode == Mode::Enforce && self.actions[index(f.detector)] == Action::Reject;
+        verdict.findings.push(f);
+        verdict.blocked = blocks;
+        blocks
+    }
+
+    /// Whether the request's body must be read and handed to [`Engine::inspect_body`], and how
+    /// many bytes of it are worth reading. `None` when the body is not inspected here (no
+    /// readable content type, payload detector off for this path, or an exempt client).
+    pub fn body_plan(&self, req: &Request<'_>) -> Option<(BodyKind, usize)> {
+        let kind = BodyKind::from_content_type(req.header("content-type")?)?;
+        if self.actions[index(DetectorId::Payload)] == Action::Off || self.exempt_client(req) {
+            return None;
+        }
+        let path = normalize_path(req.raw_path());
+        if self.disabled_for(&path).contains(DetectorId::Payload) {
+            return None;
+        }
+        Some((kind, self.payload.body_read_limit()))
+    }
+
+    /// Decides on a request body planned by [`Engine::body_plan`]. `body` may be cut at the
+    /// planned limit; a body longer than the budget is answered 413, never passed unread.
+    pub fn inspect_body(&self, kind: BodyKind, body: &[u8]) -> Verdict {
+        let mut verdict = Verdict::default();
+        if let Some(f) = self.payload.inspect_body(kind, body) {
+            self.record(&mut verdict, f);
+        }
+        verdict
+    }
+}
+
+fn index(id: DetectorId) -> usize {
+    REGISTRY.iter().position(|r| *r == id).unwrap_or(0)
+}
+
+/// Static files by extension of the last segment or by conventional prefix.
+fn is_static_asset(path: &str) -> bool {
+    let last = path.rsplit('/').next().unwrap_or("");
+    STATIC_SUFFIXES.iter().any(|s| last.ends_with(s)) || STATIC_PREFIXES.iter().any(|p| path.starts_with(p))
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    //! Helpers to run one detector, or the whole engine, on a literal request.
+
+    use super::*;
+
+    /// A complete desktop-browser header set.
+    pub(crate) const BROWSER: &[(&str, &str)] = &[
+        ("user-agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"),
+        ("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
+        ("accept-language", "en-US,en;q=0.9"),
+        ("accept-encoding", "gzip, deflate, br"),
+    ];
+
+    /// The test clock: well after any `expires_at` used in tests below 1000.
+    pub(crate) const NOW: u64 = 1_000;
+
+    pub(crate) fn engine(bundle: &str) -> Engine {
+        Engine::new(&Bundle::from_json(bundle.as_bytes()).unwrap(), NOW).unwrap()
+    }
+
+    pub(crate) fn headers(method: &str, target: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut h = vec![(":method".to_string(), method.to_string()), (":path".to_string(), target.to_string())];
+        h.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        h
+    }
+
+    /// Runs only detector `id` on a browser GET of `target`.
+    pub(crate) fn finding_for(id: DetectorId, bundle: &str, target: &str) -> Option<Finding> {
+        let e = engine(bundle);
+        let h = headers("GET", target, BROWSER);
+        let req = Request::from_pseudo_headers(&h, Some("198.51.100.1".parse().unwrap()), Some("HTTP/1.1"));
+        run_one(&e, id, &req)
+    }
+
+    /// Runs only detector `id` on `method /` with the given headers.
+    pub(crate) fn finding_with_headers(id: DetectorId, method: &str, extra: &[(&str, &str)]) -> Option<Finding> {
+        let e = engine("{}");
+        let h = headers(method, "/", extra);
+        let req = Request::from_pseudo_headers(&h, Some("198.51.100.1".parse().unwrap()), Some("HTTP/1.1"));
+        run_one(&e, id, &req)
+    }
+
+    fn run_one(e: &Engine, id: DetectorId, req: &Request<'_>) -> Option<Finding> {
+        let path = normalize_path(req.raw_path());
+        let ctx = Context { req, path: &path, now: NOW };
+        match id {
+            DetectorId::IpBlock => e.ip_block.inspect(&ctx),
+            DetectorId::Payload => e.payload.inspect(&ctx),
+            DetectorId::Probe => e.probe.inspect(&ctx),
+            DetectorId::Keyword => e.keyword.inspect(&ctx),
+            DetectorId::Header => e.header.inspect(&ctx),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,117 @@
+//! Verdicts, and how a block is answered and logged.
+
+use serde::Serialize;
+
+use crate::detect::Finding;
+use crate::request::Request;
+
+/// The engine's answer for one request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Verdict {
+    /// Findings in detection order. When `blocked`, the last one is the blocking finding and
+    /// the others were monitored; otherwise all were monitored.
+    pub findings: Vec<Finding>,
+    /// True when the request must be refused.
+    pub blocked: bool,
+}
+
+impl Verdict {
+    /// The finding that blocks the request, if any.
+    pub fn blocking(&self) -> Option<&Finding> {
+        if self.blocked {
+            self.findings.last()
+        } else {
+            None
+        }
+    }
+
+    /// Findings that were only logged (monitor mode or monitor action).
+    pub fn monitored(&self) -> &[Finding] {
+        let n = self.findings.len() - usize::from(self.blocked);
+        &self.findings[..n]
+    }
+
+    /// True when the request passes and nothing was seen.
+    pub fn is_clean(&self) -> bool {
+        self.findings.is_empty()
+    }
+}
+
+/// An HTTP answer to send instead of forwarding the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockResponse {
+    /// Status code.
+    pub status: u16,
+    /// `application/json` or `text/plain; charset=utf-8`.
+    pub content_type: &'static str,
+    /// Body. Never echoes request data back (no reflection of attacker input).
+    pub body: String,
+}
+
+#[derive(Serialize)]
+struct JsonBody<'a> {
+    error: &'a str,
+    detector: &'a str,
+    reason: &'a str,
+}
+
+/// The response for a blocking finding: JSON for clients that asked for JSON, short text
+/// otherwise.
+pub fn block_response(finding: &Finding, json: bool) -> BlockResponse {
+    let error = if finding.status == 413 { "payload_inspection_limit" } else { "blocked" };
+    if json {
+        let body = JsonBody {
+            error,
+            detector: finding.detector.as_str(),
+            reason: finding.reason,
+        };
+        BlockResponse {
+            status: finding.status,
+            content_type: "application/json",
+            body: serde_json::to_string(&body).unwrap_or_default(),
+        }
+    } else {
+        BlockResponse {
+            status: finding.status,
+            content_type: "text/plain; charset=utf-8",
+            body: format!("{error}: {} ({})\n", finding.reason, finding.detector),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct LogLine<'a> {
+    aiwaf: &'a str,
+    detector: &'a str,
+    reason: &'a str,
+    status: u16,
+    evidence: &'a str,
+    client: Option<String>,
+    method: &'a str,
+    path: &'a str,
+    user_agent: &'a str,
+    bundle: &'a str,
+}
+
+/// One structured log line (a JSON object) for a block (`event` = `block`) or a would-block
+/// (`monitor`). Request fields are truncated so a hostile request cannot flood the log.
+pub fn log_line(event: &str, finding: &Finding, req: &Request<'_>, bundle_version: &str) -> String {
+    let cut = |s: &'_ str, n: usize| -> String {
+        crate::detect::truncate(s.to_string(), n)
+    };
+    let path = cut(req.target, 512);
+    let ua = cut(req.header("user-agent").unwrap_or(""), 256);
+    let line = LogLine {
+        aiwaf: event,
+        detector: finding.detector.as_str(),
+        reason: finding.reason,
+        status: finding.status,
+        evidence: &finding.evidence,
+        client: req.client.map(|c| c.to_string()),
+        method: req.method,
+        path: &path,
+        user_agent: &ua,
+        bundle: bundle_version,
+    };
+    serde_json::to_string(&line).unwrap_or_default()
+}
