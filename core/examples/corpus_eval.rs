@@ -69,7 +69,14 @@ fn evaluate(rec: &Value, budget: &PayloadBudget) -> Option<String> {
         return Some(format!("path {}:{}", f.class.as_str(), f.rule));
     }
     match inspect_query(query, budget) {
-        Ok(Some(f)) => return Some(format!("query {}:{} [{}]", f.class.as_str(), f.rule, f.location)),
+        Ok(Some(f)) => {
+            return Some(format!(
+                "query {}:{} [{}]",
+                f.class.as_str(),
+                f.rule,
+                f.location
+            ))
+        }
         Err(l) => return Some(format!("query limit:{}", l.what)),
         Ok(None) => {}
     }
@@ -94,7 +101,12 @@ fn evaluate(rec: &Value, budget: &PayloadBudget) -> Option<String> {
         return None;
     };
     match res {
-        Ok(Some(f)) => Some(format!("body {}:{} [{}]", f.class.as_str(), f.rule, f.location)),
+        Ok(Some(f)) => Some(format!(
+            "body {}:{} [{}]",
+            f.class.as_str(),
+            f.rule,
+            f.location
+        )),
         Err(l) => Some(format!("body limit:{}", l.what)),
         Ok(None) => None,
     }
@@ -139,7 +151,10 @@ fn main() {
         let flagged = hit.is_some();
         by_cat.entry(cat.clone()).or_default().add(attack, flagged);
         if let Some(p) = rec["meta"]["placeholder"].as_str() {
-            by_placeholder.entry(p.to_owned()).or_default().add(attack, flagged);
+            by_placeholder
+                .entry(p.to_owned())
+                .or_default()
+                .add(attack, flagged);
         }
         if let Some(pl) = rec["meta"]["paranoia_level"].as_u64() {
             by_placeholder
@@ -161,8 +176,14 @@ fn main() {
                     )
                 });
             let payload: String = payload.chars().take(160).collect();
-            let place = rec["meta"]["placeholder"].as_str().map_or_else(|| format!("PL{}", rec["meta"]["paranoia_level"]), str::to_owned);
-            println!("{what} {cat} {place} {} {payload:?}", hit.unwrap_or_default());
+            let place = rec["meta"]["placeholder"].as_str().map_or_else(
+                || format!("PL{}", rec["meta"]["paranoia_level"]),
+                str::to_owned,
+            );
+            println!(
+                "{what} {cat} {place} {} {payload:?}",
+                hit.unwrap_or_default()
+            );
         }
     }
     let elapsed = start.elapsed();

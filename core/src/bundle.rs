@@ -145,7 +145,11 @@ pub struct PathRule {
     #[serde(rename = "DISABLE", default, skip_serializing_if = "Vec::is_empty")]
     pub disable: Vec<String>,
     /// Rate limit override under the prefix.
-    #[serde(rename = "RATE_LIMIT", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "RATE_LIMIT",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub rate_limit: Option<RateLimitRule>,
 }
 
@@ -264,7 +268,10 @@ impl Bundle {
     /// all go through it, so they can never disagree on what a bundle means.
     pub fn from_json(bytes: &[u8]) -> Result<Bundle, Error> {
         if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-            return Err(Error::invalid("", "a bundle is a JSON object (`{}` means AIWAF defaults)"));
+            return Err(Error::invalid(
+                "",
+                "a bundle is a JSON object (`{}` means AIWAF defaults)",
+            ));
         }
         let mut de = serde_json::Deserializer::from_slice(bytes);
         let bundle: Bundle = match serde_path_to_error::deserialize(&mut de) {
@@ -331,7 +338,13 @@ mod tests {
     #[test]
     fn empty_bundle_means_aiwaf_defaults() {
         let b = Bundle::from_json(b"{}").unwrap();
-        assert_eq!(b, Bundle { schema_version: 1, ..Bundle::default() });
+        assert_eq!(
+            b,
+            Bundle {
+                schema_version: 1,
+                ..Bundle::default()
+            }
+        );
         let s = &b.settings;
         assert_eq!(s.rate_window, 10);
         assert_eq!(s.rate_max, 20);
@@ -360,7 +373,10 @@ mod tests {
         .unwrap();
         assert_eq!(b.settings.rate_max, 5);
         assert_eq!(b.settings.exempt_ips.len(), 2);
-        assert_eq!(b.settings.path_rules[0].rate_limit.as_ref().unwrap().max, Some(2000));
+        assert_eq!(
+            b.settings.path_rules[0].rate_limit.as_ref().unwrap().max,
+            Some(2000)
+        );
     }
 
     #[test]
@@ -403,8 +419,14 @@ mod tests {
 
     #[test]
     fn syntax_errors_and_versions_are_refused() {
-        assert!(matches!(err("{").kind(), crate::error::ErrorKind::Syntax(_)));
-        assert!(matches!(err("{} x").kind(), crate::error::ErrorKind::Syntax(_)));
+        assert!(matches!(
+            err("{").kind(),
+            crate::error::ErrorKind::Syntax(_)
+        ));
+        assert!(matches!(
+            err("{} x").kind(),
+            crate::error::ErrorKind::Syntax(_)
+        ));
         assert_eq!(err("").key(), Some(""));
         assert_eq!(err(r#"{"schema_version":2}"#).key(), Some("schema_version"));
         assert_eq!(err("[]").key(), Some(""));

@@ -75,7 +75,8 @@ fn normalize_prefix(prefix: &str) -> String {
 /// `path` is under `prefix` (segment boundary; the empty prefix covers everything).
 fn under(path: &str, prefix: &str) -> bool {
     prefix.is_empty()
-        || (path.starts_with(prefix) && matches!(path.as_bytes().get(prefix.len()), None | Some(b'/')))
+        || (path.starts_with(prefix)
+            && matches!(path.as_bytes().get(prefix.len()), None | Some(b'/')))
 }
 
 impl Engine {
@@ -89,13 +90,22 @@ impl Engine {
     pub fn new(bundle: &Bundle, now: u64) -> Result<Engine, Error> {
         let s = &bundle.settings;
         if s.payload_max_bytes == 0 || s.payload_max_bytes > 1_048_576 {
-            return Err(Error::invalid("settings.AIWAF_PAYLOAD_MAX_BYTES", "must be between 1 and 1048576"));
+            return Err(Error::invalid(
+                "settings.AIWAF_PAYLOAD_MAX_BYTES",
+                "must be between 1 and 1048576",
+            ));
         }
         if s.header_quality_min_score > 10 {
-            return Err(Error::invalid("settings.AIWAF_HEADER_QUALITY_MIN_SCORE", "must be between 0 and 10"));
+            return Err(Error::invalid(
+                "settings.AIWAF_HEADER_QUALITY_MIN_SCORE",
+                "must be between 0 and 10",
+            ));
         }
         if s.rate_window == 0 {
-            return Err(Error::invalid("settings.AIWAF_RATE_WINDOW", "must be at least 1 second"));
+            return Err(Error::invalid(
+                "settings.AIWAF_RATE_WINDOW",
+                "must be at least 1 second",
+            ));
         }
         if s.rate_flood <= s.rate_max {
             return Err(Error::invalid(
@@ -104,7 +114,10 @@ impl Engine {
             ));
         }
         if !(0.0..=0.5).contains(&s.ai_contamination) {
-            return Err(Error::invalid("settings.AIWAF_AI_CONTAMINATION", "must be between 0 and 0.5"));
+            return Err(Error::invalid(
+                "settings.AIWAF_AI_CONTAMINATION",
+                "must be between 0 and 0.5",
+            ));
         }
         if !(s.min_form_time >= 0.0 && s.max_page_time > s.min_form_time) {
             return Err(Error::invalid(
@@ -114,13 +127,19 @@ impl Engine {
         }
         for (i, p) in s.exempt_paths.iter().enumerate() {
             if !p.starts_with('/') {
-                return Err(Error::invalid(format!("settings.AIWAF_EXEMPT_PATHS[{i}]"), "must start with `/`"));
+                return Err(Error::invalid(
+                    format!("settings.AIWAF_EXEMPT_PATHS[{i}]"),
+                    "must start with `/`",
+                ));
             }
         }
         let mut rules = Vec::with_capacity(s.path_rules.len());
         for (i, rule) in s.path_rules.iter().enumerate() {
             if !rule.prefix.starts_with('/') {
-                return Err(Error::invalid(format!("settings.PATH_RULES[{i}].PREFIX"), "must start with `/`"));
+                return Err(Error::invalid(
+                    format!("settings.PATH_RULES[{i}].PREFIX"),
+                    "must start with `/`",
+                ));
             }
             let mut disabled = DetectorSet::EMPTY;
             for (j, name) in rule.disable.iter().enumerate() {
@@ -135,12 +154,18 @@ impl Engine {
             if let Some(rl) = &rule.rate_limit {
                 let key = format!("settings.PATH_RULES[{i}].RATE_LIMIT");
                 if rl.window == Some(0) {
-                    return Err(Error::invalid(format!("{key}.WINDOW"), "must be at least 1 second"));
+                    return Err(Error::invalid(
+                        format!("{key}.WINDOW"),
+                        "must be at least 1 second",
+                    ));
                 }
                 let max = rl.max.unwrap_or(s.rate_max);
                 let flood = rl.flood.unwrap_or(s.rate_flood.max(max.saturating_add(1)));
                 if flood <= max {
-                    return Err(Error::invalid(format!("{key}.FLOOD"), format!("must be greater than MAX ({max})")));
+                    return Err(Error::invalid(
+                        format!("{key}.FLOOD"),
+                        format!("must be greater than MAX ({max})"),
+                    ));
                 }
             }
             rules.push(CompiledRule {
@@ -159,7 +184,10 @@ impl Engine {
             actions[index(*id)] = cfg.action;
         }
         Ok(Engine {
-            version: bundle.version.clone().unwrap_or_else(|| "unversioned".to_string()),
+            version: bundle
+                .version
+                .clone()
+                .unwrap_or_else(|| "unversioned".to_string()),
             mode: bundle.mode,
             actions,
             exempt_ips,
@@ -182,10 +210,16 @@ impl Engine {
     pub fn summary(&self) -> Vec<(String, String)> {
         let mut out = vec![
             ("version".to_string(), self.version.clone()),
-            ("mode".to_string(), format!("{:?}", self.mode).to_lowercase()),
+            (
+                "mode".to_string(),
+                format!("{:?}", self.mode).to_lowercase(),
+            ),
         ];
         for id in REGISTRY {
-            out.push((format!("detector {id}"), format!("{:?}", self.actions[index(*id)]).to_lowercase()));
+            out.push((
+                format!("detector {id}"),
+                format!("{:?}", self.actions[index(*id)]).to_lowercase(),
+            ));
         }
         out.push(("blocklist entries".into(), self.ip_block.len().to_string()));
         out.push(("exempt clients".into(), self.exempt_ips.len().to_string()));
@@ -224,7 +258,8 @@ impl Engine {
     }
 
     fn exempt_client(&self, req: &Request<'_>) -> bool {
-        req.client.is_some_and(|c| self.exempt_ips.find(c).is_some())
+        req.client
+            .is_some_and(|c| self.exempt_ips.find(c).is_some())
     }
 
     /// Decides one request from its head (method, target, headers, client). `now` is Unix time
@@ -263,7 +298,8 @@ impl Engine {
 
     /// Adds a finding to the verdict; true when it blocks.
     fn record(&self, verdict: &mut Verdict, f: Finding) -> bool {
-        let blocks = self.mode == Mode::Enforce && self.actions[index(f.detector)] == Action::Reject;
+        let blocks =
+            self.mode == Mode::Enforce && self.actions[index(f.detector)] == Action::Reject;
         verdict.findings.push(f);
         verdict.blocked = blocks;
         blocks
@@ -302,7 +338,8 @@ fn index(id: DetectorId) -> usize {
 /// Static files by extension of the last segment or by conventional prefix.
 fn is_static_asset(path: &str) -> bool {
     let last = path.rsplit('/').next().unwrap_or("");
-    STATIC_SUFFIXES.iter().any(|s| last.ends_with(s)) || STATIC_PREFIXES.iter().any(|p| path.starts_with(p))
+    STATIC_SUFFIXES.iter().any(|s| last.ends_with(s))
+        || STATIC_PREFIXES.iter().any(|p| path.starts_with(p))
 }
 
 #[cfg(test)]
@@ -326,8 +363,15 @@ pub(crate) mod testutil {
         Engine::new(&Bundle::from_json(bundle.as_bytes()).unwrap(), NOW).unwrap()
     }
 
-    pub(crate) fn headers(method: &str, target: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
-        let mut h = vec![(":method".to_string(), method.to_string()), (":path".to_string(), target.to_string())];
+    pub(crate) fn headers(
+        method: &str,
+        target: &str,
+        extra: &[(&str, &str)],
+    ) -> Vec<(String, String)> {
+        let mut h = vec![
+            (":method".to_string(), method.to_string()),
+            (":path".to_string(), target.to_string()),
+        ];
         h.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         h
     }
@@ -336,21 +380,37 @@ pub(crate) mod testutil {
     pub(crate) fn finding_for(id: DetectorId, bundle: &str, target: &str) -> Option<Finding> {
         let e = engine(bundle);
         let h = headers("GET", target, BROWSER);
-        let req = Request::from_pseudo_headers(&h, Some("198.51.100.1".parse().unwrap()), Some("HTTP/1.1"));
+        let req = Request::from_pseudo_headers(
+            &h,
+            Some("198.51.100.1".parse().unwrap()),
+            Some("HTTP/1.1"),
+        );
         run_one(&e, id, &req)
     }
 
     /// Runs only detector `id` on `method /` with the given headers.
-    pub(crate) fn finding_with_headers(id: DetectorId, method: &str, extra: &[(&str, &str)]) -> Option<Finding> {
+    pub(crate) fn finding_with_headers(
+        id: DetectorId,
+        method: &str,
+        extra: &[(&str, &str)],
+    ) -> Option<Finding> {
         let e = engine("{}");
         let h = headers(method, "/", extra);
-        let req = Request::from_pseudo_headers(&h, Some("198.51.100.1".parse().unwrap()), Some("HTTP/1.1"));
+        let req = Request::from_pseudo_headers(
+            &h,
+            Some("198.51.100.1".parse().unwrap()),
+            Some("HTTP/1.1"),
+        );
         run_one(&e, id, &req)
     }
 
     fn run_one(e: &Engine, id: DetectorId, req: &Request<'_>) -> Option<Finding> {
         let path = normalize_path(req.raw_path());
-        let ctx = Context { req, path: &path, now: NOW };
+        let ctx = Context {
+            req,
+            path: &path,
+            now: NOW,
+        };
         match id {
             DetectorId::IpBlock => e.ip_block.inspect(&ctx),
             DetectorId::Payload => e.payload.inspect(&ctx),

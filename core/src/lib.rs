@@ -29,8 +29,8 @@ mod request;
 mod verdict;
 
 pub use crate::bundle::{
-    Action, BlockEntry, Bundle, DetectorConfig, Learned, LearnedKeyword, Mode, PathRule, RateLimitRule,
-    RequiredHeaders, Settings, SCHEMA_VERSION, SETTINGS_KEYS,
+    Action, BlockEntry, Bundle, DetectorConfig, Learned, LearnedKeyword, Mode, PathRule,
+    RateLimitRule, RequiredHeaders, Settings, SCHEMA_VERSION, SETTINGS_KEYS,
 };
 pub use crate::detect::payload::BodyKind;
 pub use crate::detect::{DetectorId, DetectorSet, Finding, REGISTRY};

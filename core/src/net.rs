@@ -27,11 +27,15 @@ impl IpNet {
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, canonical(ip)) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u128::from(net) & mask == u128::from(ip) & mask
             }
             _ => false,
@@ -157,11 +161,12 @@ impl IpSet {
     /// Indexes of every entry containing `ip` (used when some entries may have expired).
     pub fn find_all(&self, ip: IpAddr) -> impl Iterator<Item = usize> + '_ {
         let ip = canonical(ip);
-        self.hosts
-            .get(&ip)
-            .copied()
-            .into_iter()
-            .chain(self.blocks.iter().filter(move |(n, _)| n.contains(ip)).map(|(_, i)| *i))
+        self.hosts.get(&ip).copied().into_iter().chain(
+            self.blocks
+                .iter()
+                .filter(move |(n, _)| n.contains(ip))
+                .map(|(_, i)| *i),
+        )
     }
 
     /// Number of entries.
@@ -174,7 +179,6 @@ impl IpSet {
         self.len() == 0
     }
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -188,7 +188,18 @@ mod tests {
 
     #[test]
     fn hostile_bytes_never_panic() {
-        for p in ["%", "%%", "%4", "/%zz", "/\u{fffd}", "/%ff%fe", "/..", "/../../..", "%c0", "%e0%80"] {
+        for p in [
+            "%",
+            "%%",
+            "%4",
+            "/%zz",
+            "/\u{fffd}",
+            "/%ff%fe",
+            "/..",
+            "/../../..",
+            "%c0",
+            "%e0%80",
+        ] {
             let _ = n(p);
         }
         let long = "/a".repeat(50_000);

@@ -83,12 +83,19 @@ mod tests {
     use super::*;
 
     fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn reads_pseudo_headers_and_splits_target() {
-        let headers = h(&[(":method", "GET"), (":path", "/a/b?x=1#frag"), ("Accept", "application/json")]);
+        let headers = h(&[
+            (":method", "GET"),
+            (":path", "/a/b?x=1#frag"),
+            ("Accept", "application/json"),
+        ]);
         let r = Request::from_pseudo_headers(&headers, None, None);
         assert_eq!(r.method, "GET");
         assert_eq!(r.raw_path(), "/a/b");

@@ -58,7 +58,11 @@ struct JsonBody<'a> {
 /// The response for a blocking finding: JSON for clients that asked for JSON, short text
 /// otherwise.
 pub fn block_response(finding: &Finding, json: bool) -> BlockResponse {
-    let error = if finding.status == 413 { "payload_inspection_limit" } else { "blocked" };
+    let error = if finding.status == 413 {
+        "payload_inspection_limit"
+    } else {
+        "blocked"
+    };
     if json {
         let body = JsonBody {
             error,
@@ -96,9 +100,7 @@ struct LogLine<'a> {
 /// One structured log line (a JSON object) for a block (`event` = `block`) or a would-block
 /// (`monitor`). Request fields are truncated so a hostile request cannot flood the log.
 pub fn log_line(event: &str, finding: &Finding, req: &Request<'_>, bundle_version: &str) -> String {
-    let cut = |s: &'_ str, n: usize| -> String {
-        crate::detect::truncate(s.to_string(), n)
-    };
+    let cut = |s: &'_ str, n: usize| -> String { crate::detect::truncate(s.to_string(), n) };
     let path = cut(req.target, 512);
     let ua = cut(req.header("user-agent").unwrap_or(""), 256);
     let line = LogLine {

@@ -1,1 +1,72 @@
-fn main() {}
+//! The `aiwaf` command line. Glue only: parsing, reading files and printing; every decision is
+//! made by `aiwaf-core`, the same code the filter runs.
+
+mod cli;
+mod explain;
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use aiwaf_core::{Bundle, Engine};
+use anyhow::{Context as _, Result};
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+/// Exit code for a bundle or argument that cannot be used (sysexits' EX_USAGE/EX_DATAERR).
+const EXIT_INVALID: u8 = 1;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check { bundle, json } => check(&bundle, json),
+        Command::Explain(args) => explain::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("aiwaf: {e:#}");
+            ExitCode::from(EXIT_INVALID)
+        }
+    }
+}
+
+/// Current Unix time: the CLI, unlike core, may read the clock.
+pub(crate) fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Reads and compiles a bundle exactly as the filter does.
+pub(crate) fn load_engine(path: &Path) -> Result<Engine> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bundle =
+        Bundle::from_json(&bytes).with_context(|| format!("{} is refused", path.display()))?;
+    Engine::new(&bundle, now()).with_context(|| format!("{} is refused", path.display()))
+}
+
+fn check(path: &Path, json: bool) -> Result<ExitCode> {
+    let engine = load_engine(path)?;
+    let summary = engine.summary();
+    let warnings = engine.warnings();
+    if json {
+        let object: serde_json::Map<String, serde_json::Value> = summary
+            .into_iter()
+            .map(|(k, v)| (k, serde_json::Value::String(v)))
+            .collect();
+        let out = serde_json::json!({"valid": true, "summary": object, "warnings": warnings});
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!("{}: valid", path.display());
+        let width = summary.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+        for (k, v) in &summary {
+            println!("  {k:<width$}  {v}");
+        }
+        for w in &warnings {
+            println!("warning: {w}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

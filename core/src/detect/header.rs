@@ -16,18 +16,61 @@ const CRAWLER_MARKERS: &[&str] = &["bot", "crawler", "spider", "scraper"];
 
 /// Product tokens of HTTP libraries, command-line tools and scanners.
 const TOOL_TOKENS: &[&str] = &[
-    "curl", "wget", "python", "java", "node", "go-http", "axios", "okhttp", "libwww", "lwp",
-    "mechanize", "requests", "urllib", "httpie", "postman", "insomnia", "apache-httpclient",
-    "aiohttp", "httpx", "scrapy", "nikto", "sqlmap", "nmap", "masscan", "zgrab", "nuclei",
-    "dirbuster", "gobuster", "wpscan", "feroxbuster", "ffuf", "fasthttp", "winhttp", "powershell",
+    "curl",
+    "wget",
+    "python",
+    "java",
+    "node",
+    "go-http",
+    "axios",
+    "okhttp",
+    "libwww",
+    "lwp",
+    "mechanize",
+    "requests",
+    "urllib",
+    "httpie",
+    "postman",
+    "insomnia",
+    "apache-httpclient",
+    "aiohttp",
+    "httpx",
+    "scrapy",
+    "nikto",
+    "sqlmap",
+    "nmap",
+    "masscan",
+    "zgrab",
+    "nuclei",
+    "dirbuster",
+    "gobuster",
+    "wpscan",
+    "feroxbuster",
+    "ffuf",
+    "fasthttp",
+    "winhttp",
+    "powershell",
 ];
 
 /// Crawlers that announce themselves and that sites usually welcome (not verified: a
 /// reverse-DNS check needs I/O the proxy cannot do per request).
 const LEGITIMATE_BOTS: &[&str] = &[
-    "googlebot", "bingbot", "slurp", "duckduckbot", "baiduspider", "yandexbot",
-    "facebookexternalhit", "twitterbot", "linkedinbot", "whatsapp", "telegrambot", "applebot",
-    "pingdom", "uptimerobot", "statuscake", "site24x7",
+    "googlebot",
+    "bingbot",
+    "slurp",
+    "duckduckbot",
+    "baiduspider",
+    "yandexbot",
+    "facebookexternalhit",
+    "twitterbot",
+    "linkedinbot",
+    "whatsapp",
+    "telegrambot",
+    "applebot",
+    "pingdom",
+    "uptimerobot",
+    "statuscake",
+    "site24x7",
 ];
 
 /// The compiled header policy.
@@ -83,7 +126,8 @@ impl HeaderCheck {
 
     pub(crate) fn inspect(&self, ctx: &Context<'_, '_>) -> Option<Finding> {
         let req = ctx.req;
-        let fail = |reason, evidence: String| Some(Finding::new(DetectorId::Header, reason, evidence));
+        let fail =
+            |reason, evidence: String| Some(Finding::new(DetectorId::Header, reason, evidence));
         let (mut bytes, mut count) = (0usize, 0usize);
         for (k, v) in req.headers.iter().filter(|(k, _)| !k.starts_with(':')) {
             bytes += k.len() + v.len();
@@ -150,7 +194,10 @@ impl HeaderCheck {
         }
         let score = quality_score(ua, accept, language, encoding, present("cache-control"));
         if score < self.min_score {
-            return fail("low_header_quality", format!("score {score} < {}", self.min_score));
+            return fail(
+                "low_header_quality",
+                format!("score {score} < {}", self.min_score),
+            );
         }
         None
     }
@@ -213,9 +260,15 @@ mod tests {
         assert_eq!(suspicious_agent("python-requests/2.31"), Some("python"));
         assert_eq!(suspicious_agent("go-http-client/1.1"), Some("go-http"));
         assert_eq!(suspicious_agent("sqlmap/1.7"), Some("sqlmap"));
-        assert_eq!(suspicious_agent("mozilla/5.0 (compatible; ahrefsbot/7.0)"), Some("bot"));
+        assert_eq!(
+            suspicious_agent("mozilla/5.0 (compatible; ahrefsbot/7.0)"),
+            Some("bot")
+        );
         assert_eq!(suspicious_agent(&CHROME.to_ascii_lowercase()), None);
-        assert_eq!(suspicious_agent("mozilla/5.0 javascript-enabled-browser"), None);
+        assert_eq!(
+            suspicious_agent("mozilla/5.0 javascript-enabled-browser"),
+            None
+        );
         assert_eq!(suspicious_agent("mozilla/5.0 (x11; nodebook)"), None);
     }
 
@@ -223,7 +276,10 @@ mod tests {
     fn browsers_pass_and_tools_fail() {
         assert!(finding_with_headers(Header, "GET", BROWSER).is_none());
         let curl = [("user-agent", "curl/8.5.0"), ("accept", "*/*")];
-        assert_eq!(finding_with_headers(Header, "GET", &curl).map(|f| f.reason), Some("suspicious_user_agent"));
+        assert_eq!(
+            finding_with_headers(Header, "GET", &curl).map(|f| f.reason),
+            Some("suspicious_user_agent")
+        );
         let none: [(&str, &str); 0] = [];
         assert_eq!(
             finding_with_headers(Header, "GET", &none).map(|f| f.evidence),
@@ -234,7 +290,11 @@ mod tests {
             finding_with_headers(Header, "GET", &minimal).map(|f| f.reason),
             Some("suspicious_header_combination")
         );
-        let bot = [("user-agent", "Mozilla/5.0 (compatible; Googlebot/2.1)"), ("accept", "*/*"), ("accept-encoding", "gzip")];
+        let bot = [
+            ("user-agent", "Mozilla/5.0 (compatible; Googlebot/2.1)"),
+            ("accept", "*/*"),
+            ("accept-encoding", "gzip"),
+        ];
         assert!(finding_with_headers(Header, "GET", &bot).is_none());
     }
 
@@ -242,13 +302,24 @@ mod tests {
     fn caps_apply() {
         let long_ua = format!("{CHROME}{}", "x".repeat(600));
         let h = [("user-agent", long_ua.as_str()), ("accept", "text/html")];
-        assert_eq!(finding_with_headers(Header, "GET", &h).map(|f| f.reason), Some("user_agent_too_long"));
+        assert_eq!(
+            finding_with_headers(Header, "GET", &h).map(|f| f.reason),
+            Some("user_agent_too_long")
+        );
         let long_accept = "a".repeat(5000);
         let h = [("user-agent", CHROME), ("accept", long_accept.as_str())];
-        assert_eq!(finding_with_headers(Header, "GET", &h).map(|f| f.reason), Some("accept_too_long"));
-        let many: Vec<(String, String)> = (0..120).map(|i| (format!("x-h{i}"), "v".to_string())).collect();
+        assert_eq!(
+            finding_with_headers(Header, "GET", &h).map(|f| f.reason),
+            Some("accept_too_long")
+        );
+        let many: Vec<(String, String)> = (0..120)
+            .map(|i| (format!("x-h{i}"), "v".to_string()))
+            .collect();
         let mut all: Vec<(&str, &str)> = BROWSER.to_vec();
         all.extend(many.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        assert_eq!(finding_with_headers(Header, "GET", &all).map(|f| f.reason), Some("header_count_exceeded"));
+        assert_eq!(
+            finding_with_headers(Header, "GET", &all).map(|f| f.reason),
+            Some("header_count_exceeded")
+        );
     }
 }

@@ -37,7 +37,13 @@ impl IpBlock {
         self.set.find_all(client).find_map(|i| {
             let e = &self.entries[i];
             let live = e.expires_at.is_none_or(|t| t > ctx.now);
-            live.then(|| Finding::new(DetectorId::IpBlock, "blocklisted", format!("{} {}", e.ip, e.reason)))
+            live.then(|| {
+                Finding::new(
+                    DetectorId::IpBlock,
+                    "blocklisted",
+                    format!("{} {}", e.ip, e.reason),
+                )
+            })
         })
     }
 }

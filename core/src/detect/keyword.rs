@@ -15,25 +15,170 @@ use crate::engine::Context;
 /// Words of ordinary web applications that a learned or static keyword must never match
 /// (AIWAF's default legitimate list).
 pub(crate) const LEGITIMATE_WORDS: &[&str] = &[
-    "profile", "user", "users", "account", "accounts", "settings", "dashboard", "home", "about",
-    "contact", "help", "search", "list", "lists", "view", "views", "edit", "create", "update",
-    "delete", "detail", "details", "api", "auth", "login", "logout", "register", "signup",
-    "signin", "reset", "confirm", "activate", "verify", "page", "pages", "category",
-    "categories", "tag", "tags", "post", "posts", "article", "articles", "blog", "blogs", "news",
-    "item", "items", "admin", "administration", "manage", "manager", "control", "panel", "config",
-    "configuration", "option", "options", "preference", "preferences", "contenttypes",
-    "contenttype", "sessions", "session", "messages", "message", "staticfiles", "static", "sites",
-    "site", "flatpages", "flatpage", "redirects", "redirect", "permissions", "permission",
-    "groups", "group", "token", "tokens", "oauth", "social", "rest", "framework", "cors", "debug",
-    "toolbar", "extensions", "allauth", "crispy", "forms", "channels", "celery", "redis", "cache",
-    "email", "mail", "favicon", "robots", "sitemap", "manifest", "health", "ping", "status",
-    "metrics", "test", "docs", "documentation", "endpoint", "endpoints", "resource", "resources",
-    "data", "export", "import", "upload", "download", "file", "files", "media", "images",
-    "documents", "reports", "analytics", "stats", "statistics", "customer", "customers", "client",
-    "clients", "company", "companies", "department", "departments", "employee", "employees",
-    "team", "teams", "project", "projects", "task", "tasks", "event", "events", "notification",
-    "notifications", "alert", "alerts", "language", "languages", "locale", "locales",
-    "translation", "translations", "en", "fr", "de", "es", "it", "pt", "ru", "ja", "zh", "ko",
+    "profile",
+    "user",
+    "users",
+    "account",
+    "accounts",
+    "settings",
+    "dashboard",
+    "home",
+    "about",
+    "contact",
+    "help",
+    "search",
+    "list",
+    "lists",
+    "view",
+    "views",
+    "edit",
+    "create",
+    "update",
+    "delete",
+    "detail",
+    "details",
+    "api",
+    "auth",
+    "login",
+    "logout",
+    "register",
+    "signup",
+    "signin",
+    "reset",
+    "confirm",
+    "activate",
+    "verify",
+    "page",
+    "pages",
+    "category",
+    "categories",
+    "tag",
+    "tags",
+    "post",
+    "posts",
+    "article",
+    "articles",
+    "blog",
+    "blogs",
+    "news",
+    "item",
+    "items",
+    "admin",
+    "administration",
+    "manage",
+    "manager",
+    "control",
+    "panel",
+    "config",
+    "configuration",
+    "option",
+    "options",
+    "preference",
+    "preferences",
+    "contenttypes",
+    "contenttype",
+    "sessions",
+    "session",
+    "messages",
+    "message",
+    "staticfiles",
+    "static",
+    "sites",
+    "site",
+    "flatpages",
+    "flatpage",
+    "redirects",
+    "redirect",
+    "permissions",
+    "permission",
+    "groups",
+    "group",
+    "token",
+    "tokens",
+    "oauth",
+    "social",
+    "rest",
+    "framework",
+    "cors",
+    "debug",
+    "toolbar",
+    "extensions",
+    "allauth",
+    "crispy",
+    "forms",
+    "channels",
+    "celery",
+    "redis",
+    "cache",
+    "email",
+    "mail",
+    "favicon",
+    "robots",
+    "sitemap",
+    "manifest",
+    "health",
+    "ping",
+    "status",
+    "metrics",
+    "test",
+    "docs",
+    "documentation",
+    "endpoint",
+    "endpoints",
+    "resource",
+    "resources",
+    "data",
+    "export",
+    "import",
+    "upload",
+    "download",
+    "file",
+    "files",
+    "media",
+    "images",
+    "documents",
+    "reports",
+    "analytics",
+    "stats",
+    "statistics",
+    "customer",
+    "customers",
+    "client",
+    "clients",
+    "company",
+    "companies",
+    "department",
+    "departments",
+    "employee",
+    "employees",
+    "team",
+    "teams",
+    "project",
+    "projects",
+    "task",
+    "tasks",
+    "event",
+    "events",
+    "notification",
+    "notifications",
+    "alert",
+    "alerts",
+    "language",
+    "languages",
+    "locale",
+    "locales",
+    "translation",
+    "translations",
+    "en",
+    "fr",
+    "de",
+    "es",
+    "it",
+    "pt",
+    "ru",
+    "ja",
+    "zh",
+    "ko",
 ];
 
 /// The compiled keyword lists.
@@ -66,7 +211,12 @@ impl Keywords {
             never,
             ..Keywords::default()
         };
-        for w in s.malicious_keywords.iter().map(norm).filter(|w| !w.is_empty()) {
+        for w in s
+            .malicious_keywords
+            .iter()
+            .map(norm)
+            .filter(|w| !w.is_empty())
+        {
             if w.starts_with('.') {
                 k.dotted.push(w);
             } else if w.ends_with('-') {
@@ -99,7 +249,11 @@ impl Keywords {
             let stem = seg.split('.').next().unwrap_or(seg);
             let stem_counts = stem != seg && !self.never.contains(stem);
             if self.learned.contains(seg) || (stem_counts && self.learned.contains(stem)) {
-                return Some(Finding::new(DetectorId::Keyword, "learned_keyword", seg.to_string()));
+                return Some(Finding::new(
+                    DetectorId::Keyword,
+                    "learned_keyword",
+                    seg.to_string(),
+                ));
             }
             let hit = self.words.contains(seg)
                 || (stem_counts && self.words.contains(stem))
@@ -107,10 +261,15 @@ impl Keywords {
                 || self.dotted.iter().any(|d| {
                     seg == d
                         || seg.ends_with(d.as_str())
-                        || (seg.starts_with(d.as_str()) && seg.as_bytes().get(d.len()) == Some(&b'.'))
+                        || (seg.starts_with(d.as_str())
+                            && seg.as_bytes().get(d.len()) == Some(&b'.'))
                 });
             if hit {
-                return Some(Finding::new(DetectorId::Keyword, "static_keyword", seg.to_string()));
+                return Some(Finding::new(
+                    DetectorId::Keyword,
+                    "static_keyword",
+                    seg.to_string(),
+                ));
             }
         }
         None
@@ -139,7 +298,11 @@ mod tests {
             ("/products/wpx", None),
         ];
         for (path, want) in cases {
-            assert_eq!(finding_for(Keyword, "{}", path).map(|f| f.reason), want, "{path}");
+            assert_eq!(
+                finding_for(Keyword, "{}", path).map(|f| f.reason),
+                want,
+                "{path}"
+            );
         }
     }
 
@@ -150,8 +313,14 @@ mod tests {
                    "settings":{"AIWAF_ALLOWED_PATH_KEYWORDS":["quarterly_reports"]}}"#;
         assert!(finding_for(Keyword, b, "/en/profile/").is_none());
         assert!(finding_for(Keyword, b, "/hooks/webhook").is_none());
-        assert_eq!(finding_for(Keyword, b, "/tools/dumper").map(|f| f.reason), Some("learned_keyword"));
-        assert_eq!(finding_for(Keyword, b, "/dumper.txt").map(|f| f.reason), Some("learned_keyword"));
+        assert_eq!(
+            finding_for(Keyword, b, "/tools/dumper").map(|f| f.reason),
+            Some("learned_keyword")
+        );
+        assert_eq!(
+            finding_for(Keyword, b, "/dumper.txt").map(|f| f.reason),
+            Some("learned_keyword")
+        );
         // expired at t=5, the test clock is later
         assert!(finding_for(Keyword, b, "/stale").is_none());
         let b2 = r#"{"learned":{"keywords":[{"word":"quarterly_reports"}]},

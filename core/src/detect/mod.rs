@@ -72,7 +72,10 @@ impl<'de> Deserialize<'de> for DetectorId {
         let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
         DetectorId::from_name(&name).ok_or_else(|| {
             let known: Vec<&str> = REGISTRY.iter().map(|id| id.as_str()).collect();
-            serde::de::Error::custom(format!("unknown detector `{name}` (known: {})", known.join(", ")))
+            serde::de::Error::custom(format!(
+                "unknown detector `{name}` (known: {})",
+                known.join(", ")
+            ))
         })
     }
 }
@@ -123,9 +126,18 @@ impl DetectorSet {
             // deliberately not path-scoped: a blocked client is blocked everywhere.
             "ip_keyword_block" | "IPAndKeywordBlockMiddleware" => &[Payload, Probe, Keyword],
             "header_validation" | "HeaderValidationMiddleware" => &[Header],
-            "rate_limit" | "RateLimitMiddleware" | "ai_anomaly" | "AIAnomalyMiddleware"
-            | "honeypot" | "HoneypotTimingMiddleware" | "uuid_tamper" | "UUIDTamperMiddleware"
-            | "geo_block" | "GeoBlockMiddleware" | "logging" | "AIWAFLoggerMiddleware" => &[],
+            "rate_limit"
+            | "RateLimitMiddleware"
+            | "ai_anomaly"
+            | "AIAnomalyMiddleware"
+            | "honeypot"
+            | "HoneypotTimingMiddleware"
+            | "uuid_tamper"
+            | "UUIDTamperMiddleware"
+            | "geo_block"
+            | "GeoBlockMiddleware"
+            | "logging"
+            | "AIWAFLoggerMiddleware" => &[],
             _ => return None,
         };
         for id in ids {
@@ -150,7 +162,11 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub(crate) fn new(detector: DetectorId, reason: &'static str, evidence: impl Into<String>) -> Finding {
+    pub(crate) fn new(
+        detector: DetectorId,
+        reason: &'static str,
+        evidence: impl Into<String>,
+    ) -> Finding {
         Finding {
             detector,
             status: 403,
@@ -183,10 +199,15 @@ mod tests {
         let s = DetectorSet::from_disable_name("ip_keyword_block").unwrap();
         assert!(s.contains(DetectorId::Keyword) && s.contains(DetectorId::Payload));
         assert!(!s.contains(DetectorId::IpBlock));
-        assert_eq!(DetectorSet::from_disable_name("rate_limit"), Some(DetectorSet::EMPTY));
+        assert_eq!(
+            DetectorSet::from_disable_name("rate_limit"),
+            Some(DetectorSet::EMPTY)
+        );
         assert_eq!(DetectorSet::from_disable_name("nonsense"), None);
         for id in REGISTRY {
-            assert!(DetectorSet::from_disable_name(id.as_str()).unwrap().contains(*id));
+            assert!(DetectorSet::from_disable_name(id.as_str())
+                .unwrap()
+                .contains(*id));
         }
     }
 

@@ -18,10 +18,17 @@ pub enum BodyKind {
 impl BodyKind {
     /// The body kind a `Content-Type` announces, if the detector reads it.
     pub fn from_content_type(content_type: &str) -> Option<BodyKind> {
-        let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let mime = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         if mime == "application/x-www-form-urlencoded" {
             Some(BodyKind::Form)
-        } else if mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json")) {
+        } else if mime == "application/json"
+            || (mime.starts_with("application/") && mime.ends_with("+json"))
+        {
             Some(BodyKind::Json)
         } else {
             None
@@ -88,12 +95,19 @@ impl PayloadCheck {
     }
 }
 
-fn hit_or_limit(result: Result<Option<PayloadFinding>, PayloadLimit>, part: &str) -> Option<Finding> {
+fn hit_or_limit(
+    result: Result<Option<PayloadFinding>, PayloadLimit>,
+    part: &str,
+) -> Option<Finding> {
     match result {
         Ok(hit) => hit.map(|f| found(f, part)),
         Err(limit) => Some(Finding {
             status: 413,
-            ..Finding::new(DetectorId::Payload, "payload_inspection_limit", format!("{part}: {}", limit.what))
+            ..Finding::new(
+                DetectorId::Payload,
+                "payload_inspection_limit",
+                format!("{part}: {}", limit.what),
+            )
         }),
     }
 }
@@ -104,7 +118,11 @@ fn found(f: PayloadFinding, part: &str) -> Finding {
     } else {
         format!("{part} {}", f.location)
     };
-    Finding::new(DetectorId::Payload, f.class.as_str(), format!("{location} ({}): {}", f.rule, f.evidence))
+    Finding::new(
+        DetectorId::Payload,
+        f.class.as_str(),
+        format!("{location} ({}): {}", f.rule, f.evidence),
+    )
 }
 
 #[cfg(test)]
@@ -120,17 +138,27 @@ mod tests {
             ("/a/../b", Some("path_traversal")),
             ("/x.php%00.jpg", Some("path_traversal")),
             ("/search?q=1'%20OR%20'1'='1", Some("sqli")),
-            ("/?id=1%27%20UNION%20SELECT%20password%20FROM%20users--", Some("sqli")),
+            (
+                "/?id=1%27%20UNION%20SELECT%20password%20FROM%20users--",
+                Some("sqli"),
+            ),
             ("/x.css?id=1'%20OR%201=1--", Some("sqli")),
             ("/search?q=%3Cscript%3Ealert(1)%3C/script%3E", Some("xss")),
-            ("/download?file=../../../../etc/passwd", Some("path_traversal")),
+            (
+                "/download?file=../../../../etc/passwd",
+                Some("path_traversal"),
+            ),
             ("/ping?host=127.0.0.1%3Bwhoami", Some("command_injection")),
             ("/search?q=O%27Reilly", None),
             ("/products/42?sort=price&page=2", None),
             ("/", None),
         ];
         for (target, want) in cases {
-            assert_eq!(finding_for(Payload, "{}", target).map(|f| f.reason), want, "{target}");
+            assert_eq!(
+                finding_for(Payload, "{}", target).map(|f| f.reason),
+                want,
+                "{target}"
+            );
         }
     }
 
@@ -144,9 +172,21 @@ mod tests {
 
     #[test]
     fn body_kinds_from_content_type() {
-        assert_eq!(BodyKind::from_content_type("application/x-www-form-urlencoded; charset=UTF-8"), Some(BodyKind::Form));
-        assert_eq!(BodyKind::from_content_type("Application/JSON"), Some(BodyKind::Json));
-        assert_eq!(BodyKind::from_content_type("application/vnd.api+json"), Some(BodyKind::Json));
-        assert_eq!(BodyKind::from_content_type("multipart/form-data; boundary=x"), None);
+        assert_eq!(
+            BodyKind::from_content_type("application/x-www-form-urlencoded; charset=UTF-8"),
+            Some(BodyKind::Form)
+        );
+        assert_eq!(
+            BodyKind::from_content_type("Application/JSON"),
+            Some(BodyKind::Json)
+        );
+        assert_eq!(
+            BodyKind::from_content_type("application/vnd.api+json"),
+            Some(BodyKind::Json)
+        );
+        assert_eq!(
+            BodyKind::from_content_type("multipart/form-data; boundary=x"),
+            None
+        );
     }
 }

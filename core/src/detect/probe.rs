@@ -11,9 +11,28 @@ use crate::engine::Context;
 
 /// Dot-directories and dotfiles whose only visitors are scanners.
 const DOTFILES: &[&str] = &[
-    ".env", ".git", ".svn", ".hg", ".bzr", ".htaccess", ".htpasswd", ".ds_store", ".aws", ".ssh",
-    ".bash_history", ".npmrc", ".dockerenv", ".docker", ".idea", ".vscode", ".kube", ".pgpass",
-    ".my.cnf", ".gitlab-ci.yml", ".travis.yml", ".config",
+    ".env",
+    ".git",
+    ".svn",
+    ".hg",
+    ".bzr",
+    ".htaccess",
+    ".htpasswd",
+    ".ds_store",
+    ".aws",
+    ".ssh",
+    ".bash_history",
+    ".npmrc",
+    ".dockerenv",
+    ".docker",
+    ".idea",
+    ".vscode",
+    ".kube",
+    ".pgpass",
+    ".my.cnf",
+    ".gitlab-ci.yml",
+    ".travis.yml",
+    ".config",
 ];
 
 /// Backup, dump and editor-leftover extensions: always probes, whatever the site runs.
@@ -21,8 +40,15 @@ const BACKUP_EXTENSIONS: &[&str] = &["bak", "sql", "swp", "old", "orig", "save",
 
 /// System files reached through traversal or misrouted handlers.
 const SYSTEM_FILES: &[&str] = &[
-    "/etc/passwd", "/etc/shadow", "/etc/hosts", "/proc/self/", "/windows/win.ini", "/win.ini",
-    "/boot.ini", "/web-inf/web.xml", "/web-inf/",
+    "/etc/passwd",
+    "/etc/shadow",
+    "/etc/hosts",
+    "/proc/self/",
+    "/windows/win.ini",
+    "/win.ini",
+    "/boot.ini",
+    "/web-inf/web.xml",
+    "/web-inf/",
 ];
 
 /// The compiled probe rules.
@@ -47,23 +73,43 @@ impl Probe {
         let path = &ctx.path.path;
         for seg in ctx.path.segments() {
             if seg.starts_with('.') && seg != ".well-known" {
-                let name = seg.split('.').nth(1).map(|n| &seg[..n.len() + 1]).unwrap_or(seg);
+                let name = seg
+                    .split('.')
+                    .nth(1)
+                    .map(|n| &seg[..n.len() + 1])
+                    .unwrap_or(seg);
                 if DOTFILES.contains(&seg) || DOTFILES.contains(&name) {
-                    return Some(Finding::new(DetectorId::Probe, "probe_dotfile", seg.to_string()));
+                    return Some(Finding::new(
+                        DetectorId::Probe,
+                        "probe_dotfile",
+                        seg.to_string(),
+                    ));
                 }
             }
             if let Some((_, ext)) = seg.rsplit_once('.') {
                 if self.extensions.contains(ext) {
-                    return Some(Finding::new(DetectorId::Probe, "probe_extension", seg.to_string()));
+                    return Some(Finding::new(
+                        DetectorId::Probe,
+                        "probe_extension",
+                        seg.to_string(),
+                    ));
                 }
             }
             if seg.ends_with('~') {
-                return Some(Finding::new(DetectorId::Probe, "probe_extension", seg.to_string()));
+                return Some(Finding::new(
+                    DetectorId::Probe,
+                    "probe_extension",
+                    seg.to_string(),
+                ));
             }
         }
         for file in SYSTEM_FILES {
             if path.contains(file) || (file.ends_with('/') && path == &file[..file.len() - 1]) {
-                return Some(Finding::new(DetectorId::Probe, "probe_system_file", path.clone()));
+                return Some(Finding::new(
+                    DetectorId::Probe,
+                    "probe_system_file",
+                    path.clone(),
+                ));
             }
         }
         None

@@ -226,7 +226,9 @@ fn entity(after: &str) -> Option<(char, usize)> {
                 (c as char).to_digit(10)
             };
             let Some(d) = d else { break };
-            v = v.saturating_mul(if hexa { 16 } else { 10 }).saturating_add(d);
+            v = v
+                .saturating_mul(if hexa { 16 } else { 10 })
+                .saturating_add(d);
             end += 1;
         }
         if end == start {
@@ -235,7 +237,10 @@ fn entity(after: &str) -> Option<(char, usize)> {
         if b.get(end) == Some(&b';') {
             end += 1;
         }
-        return Some((char::from_u32(v).unwrap_or(char::REPLACEMENT_CHARACTER), end));
+        return Some((
+            char::from_u32(v).unwrap_or(char::REPLACEMENT_CHARACTER),
+            end,
+        ));
     }
     for (name, c) in NAMED {
         let n = name.len();

@@ -138,7 +138,10 @@ pub fn inspect_form_body(
 }
 
 /// Shared query/form walker.
-fn inspect_pairs(raw: &str, budget: &PayloadBudget) -> Result<Option<PayloadFinding>, PayloadLimit> {
+fn inspect_pairs(
+    raw: &str,
+    budget: &PayloadBudget,
+) -> Result<Option<PayloadFinding>, PayloadLimit> {
     let mut nodes = 0usize;
     for pair in raw.split('&') {
         if pair.is_empty() {
@@ -207,10 +210,7 @@ pub fn inspect_json_body(
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(v) => {
-            let mut walker = JsonWalker {
-                budget,
-                nodes: 0,
-            };
+            let mut walker = JsonWalker { budget, nodes: 0 };
             walker.walk(&v, "", 0)
         }
         Err(_) => {

@@ -110,7 +110,7 @@ fn classify_plain(v: &str, path: bool) -> Option<(AttackClass, &'static str)> {
     if interesting == 0 {
         // Only letters, digits, spaces and harmless punctuation: the one thing worth a look is
         // a keyword-only SQL injection such as `1 union select 1,2`.
-        if m & SPACE != 0 && l.contains("select") {
+        if SQL_WORDS.iter().any(|w| l.contains(w)) {
             return sqli(v, l, m);
         }
         return None;
@@ -125,18 +125,97 @@ fn classify_plain(v: &str, path: bool) -> Option<(AttackClass, &'static str)> {
             return Some((AttackClass::Xss, r));
         }
     }
-    if m & (QUOTE | PAREN | DASH_HASH | EQ | SEMI | STAR | PIPE_AMP) != 0 || l.contains("select") {
+    if m & (QUOTE | PAREN | DASH_HASH | EQ | SEMI | STAR | PIPE_AMP | DOLLAR) != 0
+        || l.contains("select")
+    {
         if let Some(hit) = sqli(v, l, m) {
             return Some(hit);
         }
     }
-    if m & (SEMI | PIPE_AMP | DOLLAR | NEWLINE | QUOTE) != 0 {
+    if m & (SEMI | PIPE_AMP | DOLLAR | NEWLINE | QUOTE | ANGLE) != 0 {
         if let Some(r) = command_injection(l, m) {
             return Some((AttackClass::CommandInjection, r));
         }
     }
+    if m & SLASH != 0 && starts_with_bin_path(l) {
+        return Some((AttackClass::CommandInjection, "shell_path"));
+    }
+    if m & (PAREN | EQ | SLASH) != 0 || l.contains(" exist") || l.contains(" defined") {
+        if let Some(r) = windows_batch(l) {
+            return Some((AttackClass::CommandInjection, r));
+        }
+    }
+    // Shell quoting/globbing evasions (`c'a't /et[c]/pa\sswd`): strip them and look again for
+    // commands and sensitive files.
+    if let Some(plain) = shell_deobfuscate(l) {
+        let pm = scan(plain.as_bytes());
+        if let Some(r) = path_traversal(&plain, pm, false) {
+            return Some((AttackClass::PathTraversal, r));
+        }
+        if let Some(r) = command_injection(&plain, pm) {
+            return Some((AttackClass::CommandInjection, r));
+        }
+        if starts_with_bin_path(&plain) {
+            return Some((AttackClass::CommandInjection, "shell_path"));
+        }
+    }
     None
 }
+
+/// Binary directories whose paths give away a command.
+const BIN_DIRS: &[&str] = &[
+    "/usr/local/bin/",
+    "/usr/bin/",
+    "/usr/sbin/",
+    "/bin/",
+    "/sbin/",
+];
+
+/// A value that is itself a command line: `/bin/cat ...`, `/usr/bin/id`.
+fn starts_with_bin_path(l: &str) -> bool {
+    let t = l.trim_start();
+    BIN_DIRS.iter().any(|d| {
+        t.strip_prefix(d).is_some_and(|rest| {
+            let word = rest
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_'))
+                .next()
+                .unwrap_or("");
+            STRONG_CMDS.contains(&word) || WEAK_CMDS.contains(&word)
+        })
+    })
+}
+
+/// Removes shell quoting and glob brackets used to break up command words; `None` if absent.
+fn shell_deobfuscate(l: &str) -> Option<String> {
+    let noisy = |c: char| matches!(c, '\'' | '"' | '\\' | '[' | ']');
+    if !l.contains(noisy) && !l.contains("$@") {
+        return None;
+    }
+    let out: String = l.replace("$@", "").chars().filter(|&c| !noisy(c)).collect();
+    Some(out)
+}
+
+/// cmd.exe control flow at the start of a value (`FOR /F ... IN (...) DO`, `IF EXIST x ...`).
+fn windows_batch(l: &str) -> Option<&'static str> {
+    static R: OnceLock<(Rule, Rule)> = OnceLock::new();
+    let (for_re, if_re) = R.get_or_init(|| {
+        (
+            re(r"^[\s&;|]*for\s+(?:/[dlrf]\s+(?:[^%]*\s)?)?%%?[~\w/]\S*\s+in\s*\(.*\)\s*do\b"),
+            re(r"^[\s&;|]*if\s+(?:/i\s+)?(?:not\s+)?(?:exist\s|defined\s|errorlevel\s|cmdextversion\s|%\w+%\s+(?:equ|neq|lss|leq|gtr|geq)\s|\S+==)"),
+        )
+    });
+    let t = l.trim_start();
+    if t.starts_with("for") && for_re.is_match(t) {
+        return Some("batch_for");
+    }
+    if t.starts_with("if") && if_re.is_match(t) {
+        return Some("batch_if");
+    }
+    None
+}
+
+/// SQL words that justify a SQLi pass on a value without any SQL punctuation.
+const SQL_WORDS: &[&str] = &["select", "xp_cmdshell", "information_schema", "waitfor"];
 
 // ---------------------------------------------------------------- path traversal
 
@@ -314,6 +393,7 @@ struct SqlRes {
     stacked: Rule,
     functions: Rule,
     numeric_tautology: Rule,
+    nosql: Rule,
 }
 
 fn sql_res() -> &'static SqlRes {
@@ -327,10 +407,14 @@ fn sql_res() -> &'static SqlRes {
             r#"['"`]\)*(?:--(?:[\s\-+]|$)|#$|#\s|/\*|;\s*(?:--|#|$))|['"`][^'"`]*\S--\s*$"#,
         ),
         stacked: re(
-            r";\s*(?:drop\s+(?:table|database|schema|user|view|procedure|function)|delete\s+from|insert\s+into|update\s+\w+\s+set|truncate\s+table|alter\s+(?:table|user|database)|create\s+(?:table|user|database|procedure|function)|exec(?:ute)?\s+\w|declare\s+@|shutdown\b|select\s+.+\bfrom\b|select\s+\w+\s*\(|waitfor\s+delay|grant\s+\w)",
+            r#";\s*(?:drop\s+(?:table|database|schema|user|view|procedure|function)|delete\s+from|insert\s+into|update\s+\w+\s+set|truncate\s+table|alter\s+(?:table|user|database)|create\s+(?:table|user|database|procedure|function)|exec(?:ute)?\s+\w|declare\s+@|shutdown\b|select\s+.+\bfrom\b|select\s+\w+\s*\(|waitfor\s+delay|grant\s+\w)|['"`]\s*;\s*(?:select|insert|update|delete|exec|declare|create|drop)\b"#,
         ),
         functions: re(
             r"\b(?:sleep\s*\(\s*\d|benchmark\s*\(\s*\d|pg_sleep\s*\(|waitfor\s+delay\s+'|load_file\s*\(|extractvalue\s*\(|updatexml\s*\(|dbms_pipe\s*\.|utl_inaddr\s*\.|utl_http\s*\.|xp_cmdshell|sp_executesql|information_schema\b|@@version\b|group_concat\s*\(|into\s+(?:out|dump)file\b)",
+        ),
+        // MongoDB query operators where plain values belong (`u_id[$ne]=`, `{"$where": ...}`)
+        nosql: re(
+            r#"(?:^|[\[{"'\s,])\$(?:where|ne|gt|gte|lt|lte|regex|exists|nin|or|and|nor|not|expr|elemmatch|function)(?:$|[\]"'\s:])|\bdb\.\w+\.(?:insert|find|remove|update|drop|aggregate)\w*\s*\("#,
         ),
         numeric_tautology: re(r"(?:^|[\s(])(\d+)\s+(?:or|and)\s+(\d+)\s*=\s*(\d+)\b"),
     })
@@ -353,6 +437,9 @@ fn sqli(v: &str, l: &str, m: u16) -> Option<(AttackClass, &'static str)> {
     }
     if m & (PAREN | QUOTE | SPACE) != 0 && r.functions.is_match(l) {
         return hit("sql_function");
+    }
+    if m & (DOLLAR | PAREN) != 0 && r.nosql.is_match(l) {
+        return hit("nosql_operator");
     }
     if m & EQ != 0 {
         if let Some(c) = r.numeric_tautology.captures(l) {
@@ -403,9 +490,15 @@ const STRONG_CMDS: &[&str] = &[
     "curl",
     "dash",
     "getent",
+    "gcc",
     "id",
+    "iex",
     "ifconfig",
+    "invoke-expression",
+    "invoke-webrequest",
     "ipconfig",
+    "irb",
+    "iwr",
     "ksh",
     "ls",
     "mkfifo",
@@ -427,6 +520,7 @@ const STRONG_CMDS: &[&str] = &[
     "ruby",
     "sh",
     "socat",
+    "strace",
     "systeminfo",
     "tasklist",
     "tcsh",
@@ -459,9 +553,10 @@ fn command_injection(l: &str, m: u16) -> Option<&'static str> {
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
+        let subst = matches!(c, b'$' | b'<' | b'>') && matches!(b.get(i + 1), Some(b'('));
         let start = match c {
             b';' | b'|' | b'&' | b'\n' | b'\r' | b'`' => Some(i + 1),
-            b'$' if matches!(b.get(i + 1), Some(b'(')) => Some(i + 2),
+            _ if subst => Some(i + 2),
             _ => None,
         };
         i += 1;
@@ -488,7 +583,7 @@ fn command_injection(l: &str, m: u16) -> Option<&'static str> {
         }
         let word_end = b[j.min(b.len())..]
             .iter()
-            .position(|&x| !(x.is_ascii_alphanumeric() || x == b'.' || x == b'_'))
+            .position(|&x| !(x.is_ascii_alphanumeric() || matches!(x, b'.' | b'_' | b'-')))
             .map_or(b.len(), |p| j + p);
         if word_end <= j {
             continue;
@@ -497,11 +592,19 @@ fn command_injection(l: &str, m: u16) -> Option<&'static str> {
             continue;
         };
         let next = b.get(word_end).copied();
+        if subst && WEAK_CMDS.contains(&word) {
+            // `$(cat x)`, `<(sort y)`: command substitution needs no further evidence
+            return Some("shell_substitution");
+        }
         if STRONG_CMDS.contains(&word) {
             // the word must end there (`id` not `idea`), followed by space/metachar/end
             if next.is_none_or(is_cmd_follow) {
                 return Some("shell_metachar");
             }
+        } else if WEAK_CMDS.contains(&word)
+            && matches!(next, Some(b'$' | b'<' | b'`' | b'|' | b';' | b'\n'))
+        {
+            return Some("shell_metachar");
         } else if WEAK_CMDS.contains(&word) && matches!(next, Some(b' ' | b'\t' | b'+')) {
             // an argument that looks like shell: path, flag, variable, quote, number
             let rest = &b[word_end..];
@@ -571,6 +674,7 @@ pub(crate) fn all_rules_compile() -> bool {
         &s.stacked,
         &s.functions,
         &s.numeric_tautology,
+        &s.nosql,
     ]
     .iter()
     .all(|r| r.0.is_some())

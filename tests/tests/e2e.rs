@@ -1,0 +1,428 @@
+//! End-to-end tests: the real Envoy 1.40 running the real `aiwaf_filter.wasm`.
+//!
+//! Each test boots its own Envoy (free loopback ports, `--concurrency 2`) with
+//! the bundle it needs, so tests run in parallel and never share state. Every
+//! request carries its own `X-Forwarded-For` client address (Envoy trusts one
+//! hop), so per-client state in the filter cannot leak between requests.
+//! Run through `cargo xtask test`, which installs Envoy and builds the wasm.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use aiwaf_e2e::{browser_headers, curl_headers, Envoy, EnvoyOptions, Request, Response};
+use serde_json::Value;
+
+const BACKEND_BODY: &str = "hello from the backend";
+
+/// Boots Envoy with `bundle`; a failure (missing binary or wasm included) fails
+/// the test with the harness's instructions.
+fn start(bundle: &str) -> Envoy {
+    Envoy::start(EnvoyOptions::with_bundle(bundle)).unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+/// A client address of its own for every request (198.18.0.0/15, the
+/// benchmarking range: never allowlisted or blocklisted by the tests).
+fn fresh_ip() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    format!("198.18.{}.{}", (n / 250) % 250, n % 250 + 1)
+}
+
+/// Browser-like `GET target` from a fresh client address.
+fn browser_get(envoy: &Envoy, target: &str) -> Request {
+    envoy.client().browser_get(target).xff(&fresh_ip())
+}
+
+/// curl-like `GET target` from a fresh client address.
+fn curl_get(envoy: &Envoy, target: &str) -> Request {
+    envoy
+        .client()
+        .get(target)
+        .headers(curl_headers())
+        .xff(&fresh_ip())
+}
+
+/// Browser headers with `Accept` replaced.
+fn browser_headers_accepting(accept: &str) -> Vec<(String, String)> {
+    browser_headers()
+        .into_iter()
+        .map(|(k, v)| {
+            if k.eq_ignore_ascii_case("accept") {
+                (k, accept.to_string())
+            } else {
+                (k, v)
+            }
+        })
+        .collect()
+}
+
+fn send(req: Request) -> Response {
+    req.send().unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+#[track_caller]
+fn assert_status(resp: &Response, status: u16, what: &str) {
+    assert_eq!(
+        resp.status,
+        status,
+        "{what}: expected {status}, got {} with body {:?}",
+        resp.status,
+        resp.text()
+    );
+}
+
+/// Asserts the request got through to the backend.
+#[track_caller]
+fn assert_passed(resp: &Response, what: &str) {
+    assert_status(resp, 200, what);
+    assert_eq!(
+        resp.text(),
+        BACKEND_BODY,
+        "{what}: not the backend's answer"
+    );
+}
+
+/// Asserts each browser-like request is blocked with 403.
+fn assert_all_blocked(envoy: &Envoy, targets: &[&str]) {
+    let failures: Vec<String> = targets
+        .iter()
+        .filter_map(|t| {
+            let resp = send(browser_get(envoy, t));
+            (resp.status != 403).then(|| format!("{t} -> {} {:?}", resp.status, resp.text()))
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "expected 403 for every request, but:\n  {}",
+        failures.join("\n  ")
+    );
+}
+
+/// Asserts Envoy refuses `bundle` and the filter's log names `key`.
+fn assert_bundle_refused(bundle: &str, key: &str) {
+    let log = Envoy::start_expect_failure(EnvoyOptions::with_bundle(bundle))
+        .unwrap_or_else(|e| panic!("bundle {bundle} was not refused: {e:#}"));
+    // The key must be named by the filter itself (a wasm log line), not merely
+    // echoed by Envoy from the config.
+    assert!(
+        log.lines()
+            .any(|l| l.contains("wasm log") && l.contains(key)),
+        "no wasm log line names {key:?} for bundle {bundle}:\n{}",
+        aiwaf_e2e::envoy::tail(&log, 30)
+    );
+}
+
+#[test]
+fn browser_like_get_root_reaches_the_backend() {
+    let envoy = start("{}");
+    assert_passed(&send(browser_get(&envoy, "/")), "GET / from a browser");
+}
+
+#[test]
+fn probe_paths_are_blocked() {
+    let envoy = start("{}");
+    assert_all_blocked(
+        &envoy,
+        &[
+            "/wp-admin.php",
+            "/.env",
+            "/.git/config",
+            "/backup.bak",
+            "/%2e%2e/%2e%2e/etc/passwd",
+            "/static/../.env",
+        ],
+    );
+}
+
+#[test]
+fn sql_injection_in_the_query_is_blocked() {
+    let envoy = start("{}");
+    assert_all_blocked(
+        &envoy,
+        &[
+            "/search?q=1'%20OR%20'1'='1",
+            "/?id=1%27%20UNION%20SELECT%20password%20FROM%20users--",
+        ],
+    );
+}
+
+#[test]
+fn xss_in_the_query_is_blocked() {
+    let envoy = start("{}");
+    assert_all_blocked(&envoy, &["/search?q=%3Cscript%3Ealert(1)%3C/script%3E"]);
+}
+
+#[test]
+fn traversal_in_the_query_is_blocked() {
+    let envoy = start("{}");
+    assert_all_blocked(&envoy, &["/download?file=../../../../etc/passwd"]);
+}
+
+#[test]
+fn command_injection_in_the_query_is_blocked() {
+    let envoy = start("{}");
+    assert_all_blocked(&envoy, &["/ping?host=127.0.0.1;cat%20/etc/passwd"]);
+}
+
+#[test]
+fn static_asset_suffix_does_not_bypass_inspection() {
+    let envoy = start("{}");
+    assert_all_blocked(
+        &envoy,
+        &["/x.css?id=1'%20OR%201=1--", "/wp-admin.php/x.css"],
+    );
+}
+
+#[test]
+fn curl_like_request_to_root_is_blocked_by_the_header_detector() {
+    let envoy = start("{}");
+    let ip = fresh_ip();
+    let resp = send(envoy.client().get("/").headers(curl_headers()).xff(&ip));
+    assert_status(&resp, 403, "curl-like GET /");
+    let event = envoy
+        .wait_for_event("block", |e| e["client"] == ip.as_str())
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(event["detector"], "header", "{event}");
+}
+
+#[test]
+fn static_assets_skip_header_validation_only() {
+    let envoy = start("{}");
+    assert_passed(
+        &send(curl_get(&envoy, "/static/app.css")),
+        "curl-like GET of a static asset",
+    );
+    assert_status(
+        &send(browser_get(
+            &envoy,
+            "/static/app.css?x=<script>alert(1)</script>",
+        )),
+        403,
+        "XSS in the query of a static asset",
+    );
+}
+
+#[test]
+fn json_client_gets_a_json_block_body() {
+    let envoy = start("{}");
+    let resp = send(
+        envoy
+            .client()
+            .get("/wp-admin.php")
+            .headers(browser_headers_accepting("application/json"))
+            .xff(&fresh_ip()),
+    );
+    assert_status(&resp, 403, "JSON client on a probe path");
+    let ctype = resp.header("content-type").unwrap_or_default();
+    assert!(
+        ctype.starts_with("application/json"),
+        "content-type {ctype:?}"
+    );
+    let body: Value = resp.json().unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(body["error"], "blocked", "{body}");
+    assert!(
+        body["detector"].as_str().is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
+    assert!(
+        body["reason"].as_str().is_some_and(|r| !r.is_empty()),
+        "{body}"
+    );
+}
+
+#[test]
+fn text_client_gets_a_text_block_body() {
+    let envoy = start("{}");
+    let resp = send(browser_get(&envoy, "/wp-admin.php"));
+    assert_status(&resp, 403, "browser on a probe path");
+    let ctype = resp.header("content-type").unwrap_or_default();
+    assert!(ctype.starts_with("text/plain"), "content-type {ctype:?}");
+    assert!(resp.text().starts_with("blocked"), "body {:?}", resp.text());
+}
+
+#[test]
+fn global_monitor_mode_lets_attacks_through_and_logs_them() {
+    let envoy = start(r#"{"mode":"monitor"}"#);
+    let ip = fresh_ip();
+    let resp = send(
+        envoy
+            .client()
+            .browser_get("/search?q=1'%20OR%20'1'='1")
+            .xff(&ip),
+    );
+    assert_passed(&resp, "SQLi in monitor mode");
+    envoy
+        .wait_for_event("monitor", |e| e["client"] == ip.as_str())
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(
+        envoy.aiwaf_events("block").is_empty(),
+        "monitor mode must not log blocks:\n{}",
+        envoy.log()
+    );
+}
+
+#[test]
+fn per_detector_monitor_only_relaxes_that_detector() {
+    let envoy = start(r#"{"detectors":{"header":{"action":"monitor"}}}"#);
+    let ip = fresh_ip();
+    let resp = send(envoy.client().get("/").headers(curl_headers()).xff(&ip));
+    assert_passed(&resp, "curl-like GET / with the header detector in monitor");
+    let event = envoy
+        .wait_for_event("monitor", |e| e["client"] == ip.as_str())
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(event["detector"], "header", "{event}");
+    assert_status(
+        &send(browser_get(&envoy, "/wp-admin.php")),
+        403,
+        "probe path with only the header detector in monitor",
+    );
+}
+
+#[test]
+fn blocklisted_client_is_blocked_and_others_are_not() {
+    let envoy = start(r#"{"blocklist":[{"ip":"203.0.113.0/24","reason":"test"}]}"#);
+    let blocked = send(envoy.client().browser_get("/").xff("203.0.113.9"));
+    assert_status(&blocked, 403, "blocklisted 203.0.113.9");
+    let other = send(envoy.client().browser_get("/").xff("198.51.100.7"));
+    assert_passed(&other, "198.51.100.7 (not blocklisted)");
+}
+
+#[test]
+fn allowlisted_client_bypasses_detection() {
+    let envoy = start(r#"{"settings":{"AIWAF_EXEMPT_IPS":["198.51.100.0/24"]}}"#);
+    let exempt = send(
+        envoy
+            .client()
+            .browser_get("/wp-admin.php")
+            .xff("198.51.100.7"),
+    );
+    assert_passed(&exempt, "probe path from the exempt 198.51.100.7");
+    // Control: the same request from an address outside the range is blocked.
+    assert_status(
+        &send(browser_get(&envoy, "/wp-admin.php")),
+        403,
+        "probe path from a non-exempt client",
+    );
+}
+
+#[test]
+fn exempt_path_is_not_inspected_but_traversal_out_of_it_is() {
+    let envoy = start(r#"{"settings":{"AIWAF_EXEMPT_PATHS":["/health/"]}}"#);
+    assert_passed(
+        &send(curl_get(&envoy, "/health/")),
+        "curl-like GET /health/",
+    );
+    assert_status(
+        &send(browser_get(&envoy, "/health/../wp-admin.php")),
+        403,
+        "traversal out of an exempt path",
+    );
+}
+
+fn post_form(envoy: &Envoy, body: &str) -> Response {
+    send(
+        envoy
+            .client()
+            .request("POST", "/login")
+            .headers(browser_headers())
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .xff(&fresh_ip())
+            .body(body),
+    )
+}
+
+#[test]
+fn sql_injection_in_a_form_body_is_blocked_but_an_apostrophe_is_not() {
+    let envoy = start("{}");
+    assert_status(
+        &post_form(&envoy, "user=admin'%20OR%201=1--&pw=x"),
+        403,
+        "SQLi in a form body",
+    );
+    assert_passed(
+        &post_form(&envoy, "user=O%27Reilly&pw=secret"),
+        "benign apostrophe in a form body",
+    );
+}
+
+#[test]
+fn xss_in_a_json_body_is_blocked() {
+    let envoy = start("{}");
+    let resp = send(
+        envoy
+            .client()
+            .request("POST", "/api/comments")
+            .headers(browser_headers())
+            .header("Content-Type", "application/json")
+            .xff(&fresh_ip())
+            .body(r#"{"q":"<script>alert(1)</script>"}"#),
+    );
+    assert_status(&resp, 403, "XSS in a JSON body");
+}
+
+#[test]
+fn bundle_with_an_unknown_setting_is_refused() {
+    assert_bundle_refused(r#"{"settings":{"AIWAF_RATE_MAXX":1}}"#, "AIWAF_RATE_MAXX");
+}
+
+#[test]
+fn bundle_with_a_wrongly_typed_setting_is_refused() {
+    assert_bundle_refused(r#"{"settings":{"AIWAF_RATE_MAX":"x"}}"#, "AIWAF_RATE_MAX");
+}
+
+#[test]
+fn bundle_with_an_invalid_cidr_is_refused() {
+    assert_bundle_refused(r#"{"blocklist":[{"ip":"10.0.0.0/33"}]}"#, "blocklist");
+}
+
+#[test]
+fn block_log_line_names_the_detector_and_the_forwarded_client() {
+    let envoy = start("{}");
+    let resp = send(
+        envoy
+            .client()
+            .browser_get("/wp-admin.php")
+            .xff("192.0.2.44"),
+    );
+    assert_status(&resp, 403, "probe path");
+    let event = envoy
+        .wait_for_event("block", |e| e["path"] == "/wp-admin.php")
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(event["client"], "192.0.2.44", "{event}");
+    let detector = event["detector"].as_str().unwrap_or_default();
+    assert!(
+        ["ip_block", "keyword", "probe", "header", "payload"].contains(&detector),
+        "unknown detector in {event}"
+    );
+    assert_eq!(event["method"], "GET", "{event}");
+    let lines = envoy
+        .log()
+        .lines()
+        .filter(|l| l.contains("\"aiwaf\":\"block\""))
+        .count();
+    assert_eq!(lines, 1, "one blocked request must log exactly one line");
+}
+
+#[test]
+fn query_over_the_payload_budget_is_413() {
+    let envoy = start(r#"{"settings":{"AIWAF_PAYLOAD_MAX_BYTES":64}}"#);
+    let resp = send(browser_get(
+        &envoy,
+        &format!("/search?q={}", "a".repeat(100)),
+    ));
+    assert_status(&resp, 413, "100-byte query over a 64-byte budget");
+    assert_passed(
+        &send(browser_get(&envoy, "/search?q=short")),
+        "query within the budget",
+    );
+}
+
+#[test]
+fn form_body_over_the_payload_budget_is_413() {
+    let envoy = start(r#"{"settings":{"AIWAF_PAYLOAD_MAX_BYTES":64}}"#);
+    let body = format!("comment={}", "a".repeat(100));
+    assert_status(
+        &post_form(&envoy, &body),
+        413,
+        "100-byte form body over a 64-byte budget",
+    );
+}

@@ -1,0 +1,60 @@
+//! Command-line arguments as typed (clap derive); validated into values by each command.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// aiwaf: validate, explain and (later) train the bundles the aiwaf-proxy filter enforces.
+#[derive(Debug, Parser)]
+#[command(name = "aiwaf", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate a bundle with the filter's own code and print what it enforces.
+    Check {
+        /// Bundle file (JSON).
+        bundle: PathBuf,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Evaluate one request against a bundle and print the verdict with its evidence.
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// Bundle file (JSON).
+    #[arg(long)]
+    pub bundle: PathBuf,
+    /// Request target exactly as sent: path and query, percent-encoding kept.
+    pub target: String,
+    /// HTTP method.
+    #[arg(long, short = 'X', default_value = "GET")]
+    pub method: String,
+    /// A request header, `Name: value` (repeatable).
+    #[arg(long = "header", short = 'H')]
+    pub headers: Vec<String>,
+    /// Start from a complete desktop-browser header set (explicit headers still apply).
+    #[arg(long)]
+    pub browser: bool,
+    /// Client address, as Envoy would report it in `source.address`.
+    #[arg(long)]
+    pub client: Option<std::net::IpAddr>,
+    /// Request body (inspected when the Content-Type is a form or JSON).
+    #[arg(long, conflicts_with = "body_file")]
+    pub body: Option<String>,
+    /// Read the request body from a file.
+    #[arg(long)]
+    pub body_file: Option<PathBuf>,
+    /// Protocol, as Envoy reports it (`HTTP/1.1`, `HTTP/2`).
+    #[arg(long, default_value = "HTTP/1.1")]
+    pub protocol: String,
+    /// Print the verdict as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
