@@ -1,1 +1,59 @@
-fn main() {}
+//! Per-request cost of `Engine::inspect`: the filter pays this on every request.
+//!
+//! `cargo bench -p aiwaf-core --bench inspect`
+
+use aiwaf_core::{BodyKind, Engine, Request};
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+
+const BROWSER: &[(&str, &str)] = &[
+    ("user-agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"),
+    ("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
+    ("accept-language", "en-US,en;q=0.9"),
+    ("accept-encoding", "gzip, deflate, br"),
+    (":authority", "shop.example"),
+    ("x-forwarded-proto", "http"),
+    ("x-request-id", "3f1c5a6e-8d0b-4b1e-9a55-0d5c2f7e9a10"),
+];
+
+fn headers(target: &str) -> Vec<(String, String)> {
+    let mut h = vec![
+        (":method".to_string(), "GET".to_string()),
+        (":path".to_string(), target.to_string()),
+    ];
+    h.extend(BROWSER.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    h
+}
+
+fn bench(c: &mut Criterion) {
+    let engine = Engine::from_json(
+        br#"{"blocklist":[{"ip":"203.0.113.0/24"},{"ip":"192.0.2.7"}],
+             "learned":{"keywords":[{"word":"dumper"},{"word":"phpunit"}]}}"#,
+    )
+    .expect("bench bundle");
+    let client = Some("198.51.100.20".parse().expect("address"));
+    let cases = [
+        ("benign_page", "/products/42/reviews"),
+        ("benign_query", "/search?q=running+shoes&page=2&sort=price"),
+        ("attack_probe", "/wp-admin.php"),
+        (
+            "attack_sqli",
+            "/search?q=1%27%20UNION%20SELECT%20password%20FROM%20users--",
+        ),
+    ];
+    for (name, target) in cases {
+        let h = headers(target);
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                let req = Request::from_pseudo_headers(black_box(&h), client, Some("HTTP/1.1"));
+                black_box(engine.inspect(&req, 1_700_000_000))
+            })
+        });
+    }
+    let form = b"user=alice&password=correct+horse+battery+staple&remember=on";
+    c.bench_function("benign_form_body", |b| {
+        b.iter(|| black_box(engine.inspect_body(BodyKind::Form, black_box(form))))
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -26,6 +26,7 @@ mod net;
 mod normalize;
 pub mod payload;
 mod request;
+mod text;
 mod verdict;
 
 pub use crate::bundle::{

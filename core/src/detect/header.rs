@@ -10,68 +10,70 @@ use std::collections::BTreeMap;
 use crate::bundle::{RequiredHeaders, Settings};
 use crate::detect::{DetectorId, Finding};
 use crate::engine::Context;
+use crate::text::WordSet;
 
 /// Substrings that mark a self-declared crawler.
 const CRAWLER_MARKERS: &[&str] = &["bot", "crawler", "spider", "scraper"];
 
 /// Product tokens of HTTP libraries, command-line tools and scanners.
-const TOOL_TOKENS: &[&str] = &[
-    "curl",
-    "wget",
-    "python",
-    "java",
-    "node",
-    "go-http",
-    "axios",
-    "okhttp",
-    "libwww",
-    "lwp",
-    "mechanize",
-    "requests",
-    "urllib",
-    "httpie",
-    "postman",
-    "insomnia",
-    "apache-httpclient",
+const TOOL_TOKENS: WordSet = WordSet::new(&[
     "aiohttp",
-    "httpx",
-    "scrapy",
-    "nikto",
-    "sqlmap",
-    "nmap",
-    "masscan",
-    "zgrab",
-    "nuclei",
+    "axios",
+    "curl",
     "dirbuster",
-    "gobuster",
-    "wpscan",
+    "fasthttp",
     "feroxbuster",
     "ffuf",
-    "fasthttp",
-    "winhttp",
+    "gobuster",
+    "httpie",
+    "httpx",
+    "insomnia",
+    "java",
+    "libwww",
+    "lwp",
+    "masscan",
+    "mechanize",
+    "nikto",
+    "nmap",
+    "node",
+    "nuclei",
+    "okhttp",
+    "postman",
     "powershell",
-];
+    "python",
+    "requests",
+    "scrapy",
+    "sqlmap",
+    "urllib",
+    "wget",
+    "winhttp",
+    "wpscan",
+    "zgrab",
+]);
+
+/// Tool names that contain a hyphen, matched as a token prefix (`go-http-client`).
+const HYPHENATED_TOOLS: &[&str] = &["go-http", "apache-httpclient"];
 
 /// Crawlers that announce themselves and that sites usually welcome (not verified: a
 /// reverse-DNS check needs I/O the proxy cannot do per request).
-const LEGITIMATE_BOTS: &[&str] = &[
-    "googlebot",
-    "bingbot",
-    "slurp",
-    "duckduckbot",
-    "baiduspider",
-    "yandexbot",
-    "facebookexternalhit",
-    "twitterbot",
-    "linkedinbot",
-    "whatsapp",
-    "telegrambot",
+const LEGITIMATE_BOTS: WordSet = WordSet::new(&[
     "applebot",
+    "baiduspider",
+    "bingbot",
+    "duckduckbot",
+    "facebookexternalhit",
+    "googlebot",
+    "linkedinbot",
     "pingdom",
-    "uptimerobot",
-    "statuscake",
     "site24x7",
-];
+    "slurp",
+    "statuscake",
+    "telegrambot",
+    "twitterbot",
+    "uptimerobot",
+    "whatsapp",
+    "yandexbot",
+]);
 
 /// The compiled header policy.
 #[derive(Debug)]
@@ -161,21 +163,23 @@ impl HeaderCheck {
         if !missing.is_empty() {
             return fail("missing_required_headers", missing.join(", "));
         }
+        let lower_ua = ua.map(str::to_ascii_lowercase).unwrap_or_default();
         if let Some(ua) = ua {
-            let lower = ua.to_ascii_lowercase();
-            if !LEGITIMATE_BOTS.iter().any(|b| lower.contains(b)) {
-                if let Some(pattern) = suspicious_agent(&lower) {
-                    return fail("suspicious_user_agent", format!("{pattern}: {ua}"));
+            let lower = lower_ua.as_str();
+            match classify_agent(lower) {
+                Agent::Legitimate => {}
+                Agent::Suspicious(pattern) => {
+                    return fail("suspicious_user_agent", format!("{pattern}: {ua}"))
                 }
-                if ua.len() < 10 {
-                    return fail("user_agent_too_short", ua.to_string());
+                Agent::Ordinary if ua.len() < 10 => {
+                    return fail("user_agent_too_short", ua.to_string())
                 }
+                Agent::Ordinary => {}
             }
         }
         let language = present("accept-language");
         let encoding = present("accept-encoding");
         if !required.is_empty() {
-            let lower_ua = ua.map(str::to_ascii_lowercase).unwrap_or_default();
             let protocol = req.protocol.unwrap_or("");
             let combo = if protocol.starts_with("HTTP/2") && lower_ua.contains("mozilla/4.0") {
                 Some("HTTP/2 with a legacy Mozilla/4.0 agent")
@@ -224,31 +228,61 @@ fn quality_score(
     score
 }
 
-/// The first suspicious marker in a lowercase user agent: a crawler substring, a tool's product
-/// token (`curl/8`, `python-requests/2`, `Go-http-client/1.1`) or the bare `Mozilla/4.0`.
-fn suspicious_agent(lower: &str) -> Option<&'static str> {
+/// What a user agent says about its client.
+#[derive(Debug, PartialEq, Eq)]
+enum Agent {
+    /// A well-known crawler (by name; unverified).
+    Legitimate,
+    /// A crawler marker (`bot`, `spider`, …), a tool's product token (`curl/8`,
+    /// `python-requests/2`, `Go-http-client/1.1`) or the bare `Mozilla/4.0`.
+    Suspicious(&'static str),
+    /// Nothing notable.
+    Ordinary,
+}
+
+/// Classifies a lowercase user agent in one pass over its tokens: this runs on every request.
+fn classify_agent(lower: &str) -> Agent {
     if lower == "mozilla/4.0" {
-        return Some("mozilla/4.0");
+        return Agent::Suspicious("mozilla/4.0");
     }
-    if let Some(m) = CRAWLER_MARKERS.iter().find(|m| lower.contains(*m)) {
-        return Some(m);
-    }
+    let mut suspicious = None;
     let tokens = lower.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'));
-    for token in tokens.filter(|t| !t.is_empty()) {
-        for tool in TOOL_TOKENS {
-            let whole = token == *tool
-                || (token.starts_with(tool) && token.as_bytes().get(tool.len()) == Some(&b'-'));
-            if whole || token.split(['-', '_']).any(|part| part == *tool) {
-                return Some(tool);
-            }
+    for token in tokens.filter(|t| t.len() >= 3) {
+        if LEGITIMATE_BOTS.get(token).is_some() {
+            return Agent::Legitimate;
         }
+        if suspicious.is_some() {
+            continue;
+        }
+        suspicious = TOOL_TOKENS
+            .get(token)
+            .or_else(|| {
+                CRAWLER_MARKERS
+                    .iter()
+                    .copied()
+                    .find(|m| crate::text::contains(token, m))
+            })
+            .or_else(|| {
+                if !token.contains(['-', '_']) {
+                    return None;
+                }
+                token
+                    .split(['-', '_'])
+                    .find_map(|part| TOOL_TOKENS.get(part))
+                    .or_else(|| {
+                        HYPHENATED_TOOLS.iter().copied().find(|h| {
+                            token.starts_with(h)
+                                && matches!(token.as_bytes().get(h.len()), None | Some(b'-'))
+                        })
+                    })
+            });
     }
-    None
+    suspicious.map_or(Agent::Ordinary, Agent::Suspicious)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::suspicious_agent;
+    use super::{classify_agent, Agent};
     use crate::detect::DetectorId::Header;
     use crate::engine::testutil::{finding_with_headers, BROWSER};
 
@@ -256,20 +290,40 @@ mod tests {
 
     #[test]
     fn user_agent_tokens() {
-        assert_eq!(suspicious_agent("curl/8.5.0"), Some("curl"));
-        assert_eq!(suspicious_agent("python-requests/2.31"), Some("python"));
-        assert_eq!(suspicious_agent("go-http-client/1.1"), Some("go-http"));
-        assert_eq!(suspicious_agent("sqlmap/1.7"), Some("sqlmap"));
         assert_eq!(
-            suspicious_agent("mozilla/5.0 (compatible; ahrefsbot/7.0)"),
-            Some("bot")
+            classify_agent("mozilla/5.0 (compatible; googlebot/2.1)"),
+            Agent::Legitimate
         );
-        assert_eq!(suspicious_agent(&CHROME.to_ascii_lowercase()), None);
         assert_eq!(
-            suspicious_agent("mozilla/5.0 javascript-enabled-browser"),
-            None
+            classify_agent("mozilla/5.0 (compatible; uptimerobot/2.0)"),
+            Agent::Legitimate
         );
-        assert_eq!(suspicious_agent("mozilla/5.0 (x11; nodebook)"), None);
+        assert_eq!(classify_agent("curl/8.5.0"), Agent::Suspicious("curl"));
+        assert_eq!(
+            classify_agent("python-requests/2.31"),
+            Agent::Suspicious("python")
+        );
+        assert_eq!(
+            classify_agent("go-http-client/1.1"),
+            Agent::Suspicious("go-http")
+        );
+        assert_eq!(classify_agent("sqlmap/1.7"), Agent::Suspicious("sqlmap"));
+        assert_eq!(
+            classify_agent("mozilla/5.0 (compatible; ahrefsbot/7.0)"),
+            Agent::Suspicious("bot")
+        );
+        assert_eq!(
+            classify_agent(&CHROME.to_ascii_lowercase()),
+            Agent::Ordinary
+        );
+        assert_eq!(
+            classify_agent("mozilla/5.0 javascript-enabled-browser"),
+            Agent::Ordinary
+        );
+        assert_eq!(
+            classify_agent("mozilla/5.0 (x11; nodebook)"),
+            Agent::Ordinary
+        );
     }
 
     #[test]

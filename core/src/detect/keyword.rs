@@ -6,11 +6,10 @@
 //! common legitimate word never matches, whatever was learned: AIWAF blocked `/en/profile/`
 //! this way.
 
-use std::collections::HashSet;
-
 use crate::bundle::Bundle;
 use crate::detect::{DetectorId, Finding};
 use crate::engine::Context;
+use crate::text::FastSet;
 
 /// Words of ordinary web applications that a learned or static keyword must never match
 /// (AIWAF's default legitimate list).
@@ -185,22 +184,22 @@ pub(crate) const LEGITIMATE_WORDS: &[&str] = &[
 #[derive(Debug, Default)]
 pub(crate) struct Keywords {
     /// Whole-word keywords (`shell`, learned words).
-    words: HashSet<String>,
+    words: FastSet<String>,
     /// Prefix keywords written with a trailing `-` (`wp-`).
     prefixes: Vec<String>,
     /// Dot keywords (`.php`, `.env`): a segment equal to one, starting with it or ending in it.
     dotted: Vec<String>,
     /// Segments that never match: allowed, exempt and legitimate words.
-    never: HashSet<String>,
+    never: FastSet<String>,
     /// Learned words, kept apart for the reason label.
-    learned: HashSet<String>,
+    learned: FastSet<String>,
 }
 
 impl Keywords {
     pub(crate) fn new(bundle: &Bundle, now: u64) -> Keywords {
         let s = &bundle.settings;
         let norm = |w: &String| w.trim().to_lowercase();
-        let never: HashSet<String> = s
+        let never: FastSet<String> = s
             .allowed_path_keywords
             .iter()
             .chain(&s.exempt_keywords)

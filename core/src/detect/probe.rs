@@ -4,10 +4,9 @@
 //! Any segment counts, not only the last: `/wp-admin.php/x.css` is a PHP probe dressed up as a
 //! stylesheet. `.well-known` is a standard and never a probe.
 
-use std::collections::HashSet;
-
 use crate::detect::{DetectorId, Finding};
 use crate::engine::Context;
+use crate::text::{FastSet, NeedleSet};
 
 /// Dot-directories and dotfiles whose only visitors are scanners.
 const DOTFILES: &[&str] = &[
@@ -39,7 +38,7 @@ const DOTFILES: &[&str] = &[
 const BACKUP_EXTENSIONS: &[&str] = &["bak", "sql", "swp", "old", "orig", "save", "backup", "dump"];
 
 /// System files reached through traversal or misrouted handlers.
-const SYSTEM_FILES: &[&str] = &[
+const SYSTEM_FILES: NeedleSet = NeedleSet::new(&[
     "/etc/passwd",
     "/etc/shadow",
     "/etc/hosts",
@@ -49,12 +48,12 @@ const SYSTEM_FILES: &[&str] = &[
     "/boot.ini",
     "/web-inf/web.xml",
     "/web-inf/",
-];
+]);
 
 /// The compiled probe rules.
 #[derive(Debug)]
 pub(crate) struct Probe {
-    extensions: HashSet<String>,
+    extensions: FastSet<String>,
 }
 
 impl Probe {
@@ -103,14 +102,12 @@ impl Probe {
                 ));
             }
         }
-        for file in SYSTEM_FILES {
-            if path.contains(file) || (file.ends_with('/') && path == &file[..file.len() - 1]) {
-                return Some(Finding::new(
-                    DetectorId::Probe,
-                    "probe_system_file",
-                    path.clone(),
-                ));
-            }
+        if SYSTEM_FILES.find(path.as_bytes()).is_some() {
+            return Some(Finding::new(
+                DetectorId::Probe,
+                "probe_system_file",
+                path.clone(),
+            ));
         }
         None
     }

@@ -9,6 +9,8 @@
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
+use crate::text::NeedleSet;
+
 use regex_lite::Regex;
 
 use super::{decode, AttackClass};
@@ -220,34 +222,46 @@ const SQL_WORDS: &[&str] = &["select", "xp_cmdshell", "information_schema", "wai
 // ---------------------------------------------------------------- path traversal
 
 /// Files and wrappers that have no business in a parameter value.
-const SENSITIVE: &[(&str, &str)] = &[
-    ("/etc/passwd", "sensitive_file"),
-    ("/etc/shadow", "sensitive_file"),
-    ("/etc/group", "sensitive_file"),
-    ("/etc/hosts", "sensitive_file"),
-    ("/etc/issue", "sensitive_file"),
-    ("/etc/motd", "sensitive_file"),
-    ("/proc/self/", "sensitive_file"),
-    ("/proc/version", "sensitive_file"),
-    ("c:\\windows", "sensitive_file"),
-    ("c:/windows", "sensitive_file"),
-    ("\\windows\\system32", "sensitive_file"),
-    ("/windows/system32", "sensitive_file"),
-    ("win.ini", "sensitive_file"),
-    ("boot.ini", "sensitive_file"),
-    ("system.ini", "sensitive_file"),
-    ("ntuser.dat", "sensitive_file"),
-    ("\\c$\\", "sensitive_file"),
-    ("web-inf/web.xml", "sensitive_file"),
-    ("/.ssh/", "sensitive_file"),
-    ("/.aws/credentials", "sensitive_file"),
-    ("file://", "file_scheme"),
-    ("php://", "file_scheme"),
-    ("phar://", "file_scheme"),
-    ("zip://", "file_scheme"),
-    ("expect://", "file_scheme"),
-    ("jar:file:", "file_scheme"),
-];
+/// Files and schemes that only an attacker asks a web application for.
+const SENSITIVE: NeedleSet = NeedleSet::new(&[
+    "/etc/passwd",
+    "/etc/shadow",
+    "/etc/group",
+    "/etc/hosts",
+    "/etc/issue",
+    "/etc/motd",
+    "/proc/self/",
+    "/proc/version",
+    "c:\\windows",
+    "c:/windows",
+    "\\windows\\system32",
+    "/windows/system32",
+    "win.ini",
+    "boot.ini",
+    "system.ini",
+    "ntuser.dat",
+    "\\c$\\",
+    "web-inf/web.xml",
+    "/.ssh/",
+    "/.aws/credentials",
+    "file://",
+    "php://",
+    "phar://",
+    "zip://",
+    "expect://",
+    "jar:file:",
+]);
+
+/// The rule for a [`SENSITIVE`] hit in `b`, found in one pass.
+fn find_sensitive(b: &[u8]) -> Option<&'static str> {
+    SENSITIVE.find(b).map(|n| {
+        if n.contains(':') && !n.starts_with("c:") {
+            "file_scheme"
+        } else {
+            "sensitive_file"
+        }
+    })
+}
 
 /// `../`, `..\`, a trailing `/..`, or a sensitive file/wrapper.
 fn path_traversal(l: &str, m: u16, dot_dot: bool) -> Option<&'static str> {
@@ -277,11 +291,7 @@ fn path_traversal(l: &str, m: u16, dot_dot: bool) -> Option<&'static str> {
         }
     }
     if m & (SLASH | COLON | DOT) != 0 {
-        for (needle, rule) in SENSITIVE {
-            if l.contains(needle) {
-                return Some(rule);
-            }
-        }
+        return find_sensitive(l.as_bytes());
     }
     None
 }
