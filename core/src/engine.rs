@@ -55,6 +55,8 @@ pub struct Engine {
     exempt_ips: IpSet,
     exempt_paths: Vec<String>,
     rules: Vec<CompiledRule>,
+    /// Settings given for layers this build does not enforce yet (named in warnings).
+    not_enforced: Vec<&'static str>,
     ip_block: IpBlock,
     payload: PayloadCheck,
     probe: Probe,
@@ -184,6 +186,7 @@ impl Engine {
             actions[index(*id)] = cfg.action;
         }
         Ok(Engine {
+            not_enforced: not_enforced(bundle),
             version: bundle
                 .version
                 .clone()
@@ -234,6 +237,11 @@ impl Engine {
         let mut w = Vec::new();
         if self.exempt_paths.iter().any(String::is_empty) {
             w.push("AIWAF_EXEMPT_PATHS contains `/`: this exemption covers every path".to_string());
+        }
+        for key in &self.not_enforced {
+            w.push(format!(
+                "{key} is accepted but not enforced by this build yet"
+            ));
         }
         if self.mode == Mode::Monitor {
             w.push("mode is `monitor`: nothing is blocked".to_string());
@@ -329,6 +337,51 @@ impl Engine {
         }
         verdict
     }
+}
+
+/// Keys set to non-default values for layers that have no detector in this build (rate
+/// limiting, UUID tamper, honeypot timing, anomaly model): the operator must hear that they do
+/// nothing yet rather than believe they are protected.
+fn not_enforced(bundle: &Bundle) -> Vec<&'static str> {
+    let (s, d) = (&bundle.settings, crate::bundle::Settings::default());
+    let mut keys = Vec::new();
+    let mut check = |changed: bool, key: &'static str| {
+        if changed {
+            keys.push(key);
+        }
+    };
+    check(
+        (s.rate_window, s.rate_max, s.rate_flood) != (d.rate_window, d.rate_max, d.rate_flood),
+        "AIWAF_RATE_WINDOW/MAX/FLOOD",
+    );
+    check(
+        s.path_rules.iter().any(|r| r.rate_limit.is_some()),
+        "PATH_RULES RATE_LIMIT",
+    );
+    check(
+        (s.min_form_time, s.max_page_time) != (d.min_form_time, d.max_page_time),
+        "AIWAF_MIN_FORM_TIME/AIWAF_MAX_PAGE_TIME",
+    );
+    check(
+        (
+            s.uuid_score_enabled,
+            s.uuid_score_window_seconds,
+            s.uuid_score_block_threshold,
+            s.uuid_score_malformed_weight,
+            s.uuid_score_not_found_weight,
+            s.uuid_score_success_decay,
+        ) != (
+            d.uuid_score_enabled,
+            d.uuid_score_window_seconds,
+            d.uuid_score_block_threshold,
+            d.uuid_score_malformed_weight,
+            d.uuid_score_not_found_weight,
+            d.uuid_score_success_decay,
+        ),
+        "AIWAF_UUID_SCORE_*",
+    );
+    check(s.window_seconds != d.window_seconds, "AIWAF_WINDOW_SECONDS");
+    keys
 }
 
 fn index(id: DetectorId) -> usize {

@@ -37,6 +37,9 @@ impl RootContext for AiwafRoot {
         {
             Ok(engine) => {
                 log::info!("aiwaf: bundle `{}` loaded", engine.version());
+                for warning in engine.warnings() {
+                    log::warn!("aiwaf: bundle `{}`: {warning}", engine.version());
+                }
                 self.engine = Some(Rc::new(engine));
                 true
             }

@@ -3,6 +3,8 @@
 //! Everything a contributor or CI needs goes through here, so a fresh clone on
 //! a fresh machine needs only Rust and Python 3: `cargo xtask test`.
 
+mod tidy;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 

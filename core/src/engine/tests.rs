@@ -264,3 +264,13 @@ fn warns_about_catch_all_exemptions() {
     let e = engine(r#"{"settings":{"AIWAF_EXEMPT_PATHS":["/"]}}"#);
     assert!(e.warnings().iter().any(|w| w.contains("every path")));
 }
+
+#[test]
+fn warns_about_settings_this_build_does_not_enforce() {
+    let e = engine(r#"{"settings":{"AIWAF_RATE_MAX":5}}"#);
+    assert!(e
+        .warnings()
+        .iter()
+        .any(|w| w.contains("AIWAF_RATE_WINDOW/MAX/FLOOD") && w.contains("not enforced")));
+    assert!(engine("{}").warnings().is_empty());
+}
