@@ -38,6 +38,6 @@ pub use crate::detect::{DetectorId, DetectorSet, Finding, REGISTRY};
 pub use crate::engine::Engine;
 pub use crate::error::{Error, ErrorKind};
 pub use crate::net::{IpNet, IpSet};
-pub use crate::normalize::{normalize_path, percent_decode, NormalizedPath};
+pub use crate::normalize::{normalize_path, NormalizedPath};
 pub use crate::request::Request;
 pub use crate::verdict::{block_response, log_line, BlockResponse, Verdict};

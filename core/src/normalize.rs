@@ -18,8 +18,6 @@ pub struct NormalizedPath {
     pub nul_byte: bool,
     /// An overlong UTF-8 encoding of `.`, `/` or `\` (`%c0%ae`): a classic filter bypass.
     pub overlong: bool,
-    /// Decoding needed more than one round (double encoding such as `%252e`).
-    pub double_encoded: bool,
 }
 
 impl NormalizedPath {
@@ -29,68 +27,38 @@ impl NormalizedPath {
     }
 }
 
-/// Most decoding rounds applied; three covers double and triple encoding without letting a
-/// hostile path make the filter loop.
-const MAX_DECODE_ROUNDS: usize = 3;
-
 /// Normalises a raw request path (no query). Never fails: undecodable bytes are kept as
-/// replacement characters, which no rule matches by accident.
+/// replacement characters, which no rule matches by accident. Decoding is the payload
+/// decoder's (bounded repeated rounds, `%uXXXX`, overlong UTF-8 folded back to ASCII).
 pub fn normalize_path(raw: &str) -> NormalizedPath {
-    let mut out = NormalizedPath::default();
-    let mut bytes: Vec<u8> = raw.as_bytes().to_vec();
-    let mut rounds = 0;
-    while rounds < MAX_DECODE_ROUNDS && bytes.contains(&b'%') {
-        let decoded = percent_decode(&bytes);
-        if decoded == bytes {
-            break;
-        }
-        bytes = decoded;
-        rounds += 1;
-    }
-    out.double_encoded = rounds > 1;
-    // Overlong UTF-8 forms of '.', '/', '\' (C0 AE, C0 AF, C1 9C, E0 80 AE): servers that decode
-    // leniently see the ASCII character, so do we.
-    let mut cleaned = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        match (b, bytes.get(i + 1), bytes.get(i + 2)) {
-            (0xC0, Some(0xAE), _) => {
-                cleaned.push(b'.');
-                out.overlong = true;
-                i += 2;
-            }
-            (0xC0, Some(0xAF), _) => {
-                cleaned.push(b'/');
-                out.overlong = true;
-                i += 2;
-            }
-            (0xC1, Some(0x9C), _) => {
-                cleaned.push(b'/');
-                out.overlong = true;
-                i += 2;
-            }
-            (0xE0, Some(0x80), Some(0xAE)) => {
-                cleaned.push(b'.');
-                out.overlong = true;
-                i += 3;
-            }
-            (0, _, _) => {
-                out.nul_byte = true;
-                i += 1;
-            }
-            (b'\\', _, _) => {
-                cleaned.push(b'/');
-                i += 1;
-            }
-            _ => {
-                cleaned.push(b);
-                i += 1;
-            }
-        }
-    }
-    let text = String::from_utf8_lossy(&cleaned);
-    let lower = text.to_lowercase();
+    let decoded = crate::payload::decode::decode_component(raw, false);
+    let mut out = NormalizedPath {
+        overlong: decoded.overlong,
+        nul_byte: decoded.text.contains('\0'),
+        ..NormalizedPath::default()
+    };
+    // Backslash is a separator to IIS and to many frameworks; NUL truncates in C-based servers
+    // (the flag above reports it, the bytes themselves are dropped).
+    let text: &str = &decoded.text;
+    let lower: String = if text.is_ascii() {
+        // The common case: a byte loop, no Unicode case tables.
+        text.bytes()
+            .filter(|&b| b != 0)
+            .map(|b| {
+                if b == b'\\' {
+                    '/'
+                } else {
+                    char::from(b.to_ascii_lowercase())
+                }
+            })
+            .collect()
+    } else {
+        text.chars()
+            .filter(|&c| c != '\0')
+            .map(|c| if c == '\\' { '/' } else { c })
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
     let mut path = String::with_capacity(lower.len() + 1);
     // Where each kept segment starts in `path`, so `..` can drop the last one.
     let mut starts: Vec<usize> = Vec::new();
@@ -119,33 +87,6 @@ pub fn normalize_path(raw: &str) -> NormalizedPath {
     }
     out.path = path;
     out
-}
-
-/// Decodes `%XX` escapes; a `%` not followed by two hex digits is kept as is.
-pub fn percent_decode(input: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while i < input.len() {
-        if input[i] == b'%' && i + 2 < input.len() {
-            if let (Some(h), Some(l)) = (hex(input[i + 1]), hex(input[i + 2])) {
-                out.push(h << 4 | l);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(input[i]);
-        i += 1;
-    }
-    out
-}
-
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
@@ -179,11 +120,10 @@ mod tests {
         assert!(p.dot_dot && p.escaped_root);
         let p = n("/a/b/../c");
         assert!(p.dot_dot && !p.escaped_root);
-        assert!(n("/%252e%252e/x").double_encoded);
         assert!(n("/x.php%00.jpg").nul_byte);
         assert!(n("/%c0%ae%c0%ae/etc").overlong);
         let p = n("/products/42/reviews");
-        assert!(!p.dot_dot && !p.nul_byte && !p.overlong && !p.double_encoded);
+        assert!(!p.dot_dot && !p.nul_byte && !p.overlong);
     }
 
     #[test]

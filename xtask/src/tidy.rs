@@ -12,6 +12,22 @@ mod tests {
             .to_path_buf()
     }
 
+    /// Every Rust source file of the workspace's crates.
+    fn workspace_files() -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        for dir in [
+            "core",
+            "filter",
+            "trainer",
+            "manifest-gen",
+            "tests",
+            "xtask",
+        ] {
+            rust_files(&root().join(dir), &mut files);
+        }
+        files
+    }
+
     fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
         for entry in std::fs::read_dir(dir).expect("readable dir").flatten() {
             let p = entry.path();
@@ -112,17 +128,7 @@ mod tests {
     /// One schema: `struct Bundle` is defined once, in core.
     #[test]
     fn bundle_is_defined_once() {
-        let mut files = Vec::new();
-        for dir in [
-            "core",
-            "filter",
-            "trainer",
-            "manifest-gen",
-            "tests",
-            "xtask",
-        ] {
-            rust_files(&root().join(dir), &mut files);
-        }
+        let files = workspace_files();
         let defs: Vec<_> = files
             .iter()
             .filter(|f| {
@@ -137,17 +143,7 @@ mod tests {
     /// Every Rust file says what it is for, and no test hides behind should_panic or ignore.
     #[test]
     fn files_start_with_a_doc_line_and_tests_are_honest() {
-        let mut files = Vec::new();
-        for dir in [
-            "core",
-            "filter",
-            "trainer",
-            "manifest-gen",
-            "tests",
-            "xtask",
-        ] {
-            rust_files(&root().join(dir), &mut files);
-        }
+        let files = workspace_files();
         for f in files {
             let text = std::fs::read_to_string(&f).expect("readable");
             assert!(

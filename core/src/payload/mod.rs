@@ -7,7 +7,7 @@
 //! Inspection is bounded by a [`PayloadBudget`]; exhausting it is reported as [`PayloadLimit`] so
 //! the caller can refuse the request (413) instead of passing what it could not inspect.
 
-mod decode;
+pub(crate) mod decode;
 mod rules;
 #[cfg(test)]
 mod tests;
