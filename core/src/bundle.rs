@@ -65,6 +65,9 @@ pub enum Action {
     /// Refuse this request only (the default: one odd request never locks a client out).
     #[default]
     Reject,
+    /// Refuse this request and put the client on the dynamic blocklist (escalating durations,
+    /// `AIWAF_BLOCKLIST_DURATIONS`); the default of `rate_limit`, whose flood finding asks for it.
+    Blocklist,
     /// Log the finding and let the request pass.
     Monitor,
     /// Do not run the detector.
@@ -229,6 +232,12 @@ settings! {
     "AIWAF_RATE_MAX" rate_max: u32 = 20;
     /// Requests per window that blocklist the client.
     "AIWAF_RATE_FLOOD" rate_flood: u32 = 40;
+    /// Per-client state slots shared by all workers (1–1048576): the fixed memory bound of
+    /// rate limiting and the dynamic blocklist, whatever the number of clients.
+    "AIWAF_STATE_SLOTS" state_slots: u32 = 16384;
+    /// Dynamic block durations in seconds for a client's 1st, 2nd, 3rd… block within 24 hours
+    /// (AIWAF's reputation steps: 15 min, 1 h, 24 h).
+    "AIWAF_BLOCKLIST_DURATIONS" blocklist_durations: Vec<u32> = vec![900, 3600, 86400];
     /// Behaviour window for anomaly features, seconds.
     "AIWAF_WINDOW_SECONDS" window_seconds: u32 = 60;
     /// Minimum seconds between a form's GET and its POST.

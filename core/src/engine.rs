@@ -6,11 +6,13 @@ use crate::detect::ip_block::IpBlock;
 use crate::detect::keyword::Keywords;
 use crate::detect::payload::{BodyKind, PayloadCheck};
 use crate::detect::probe::Probe;
+use crate::detect::rate_limit::{Limits, RateLimit};
 use crate::detect::{DetectorId, DetectorSet, Finding, REGISTRY};
 use crate::error::Error;
 use crate::net::IpSet;
 use crate::normalize::{normalize_path, NormalizedPath};
 use crate::request::Request;
+use crate::state::{self, Scope, Store};
 use crate::verdict::Verdict;
 
 /// Everything a detector may look at for one request.
@@ -19,6 +21,8 @@ pub(crate) struct Context<'r, 'a> {
     pub(crate) path: &'r NormalizedPath,
     /// Unix time, seconds.
     pub(crate) now: u64,
+    /// Unix time, milliseconds.
+    pub(crate) now_ms: u64,
 }
 
 /// A `PATH_RULES` entry compiled for matching.
@@ -27,6 +31,8 @@ struct CompiledRule {
     /// Normalised prefix without a trailing `/`; empty for the root rule.
     prefix: String,
     disabled: DetectorSet,
+    /// Index in `PATH_RULES` and limits, when the rule has a `RATE_LIMIT`.
+    rate: Option<(u16, Limits)>,
 }
 
 /// Static-asset suffixes and prefixes: such requests skip header validation only.
@@ -42,6 +48,7 @@ fn exempt_path_skips() -> DetectorSet {
     let mut s = DetectorSet::EMPTY;
     s.insert(DetectorId::Keyword);
     s.insert(DetectorId::Header);
+    s.insert(DetectorId::RateLimit);
     s
 }
 
@@ -58,6 +65,10 @@ pub struct Engine {
     /// Settings given for layers this build does not enforce yet (named in warnings).
     not_enforced: Vec<&'static str>,
     ip_block: IpBlock,
+    rate_limit: RateLimit,
+    /// Dynamic block durations, milliseconds, by offense count.
+    block_durations: Vec<u64>,
+    slots: u32,
     payload: PayloadCheck,
     probe: Probe,
     keyword: Keywords,
@@ -101,6 +112,18 @@ impl Engine {
             return Err(Error::invalid(
                 "settings.AIWAF_HEADER_QUALITY_MIN_SCORE",
                 "must be between 0 and 10",
+            ));
+        }
+        if s.state_slots == 0 || s.state_slots > 1_048_576 {
+            return Err(Error::invalid(
+                "settings.AIWAF_STATE_SLOTS",
+                "must be between 1 and 1048576",
+            ));
+        }
+        if s.blocklist_durations.is_empty() || s.blocklist_durations.contains(&0) {
+            return Err(Error::invalid(
+                "settings.AIWAF_BLOCKLIST_DURATIONS",
+                "must list at least one duration, each at least 1 second",
             ));
         }
         if s.rate_window == 0 {
@@ -153,6 +176,7 @@ impl Engine {
                 })?;
                 disabled = disabled.union(set);
             }
+            let mut rate = None;
             if let Some(rl) = &rule.rate_limit {
                 let key = format!("settings.PATH_RULES[{i}].RATE_LIMIT");
                 if rl.window == Some(0) {
@@ -162,17 +186,33 @@ impl Engine {
                     ));
                 }
                 let max = rl.max.unwrap_or(s.rate_max);
-                let flood = rl.flood.unwrap_or(s.rate_flood.max(max.saturating_add(1)));
+                // A rule that raises MAX without a FLOOD keeps AIWAF's 2:1 flood ratio, never
+                // a flood threshold below its own limit (AIWAF's manifest bug).
+                let flood = rl
+                    .flood
+                    .unwrap_or_else(|| s.rate_flood.max(max.saturating_mul(2)));
                 if flood <= max {
                     return Err(Error::invalid(
                         format!("{key}.FLOOD"),
                         format!("must be greater than MAX ({max})"),
                     ));
                 }
+                let index = u16::try_from(i)
+                    .map_err(|_| Error::invalid("settings.PATH_RULES", "at most 65535 rules"))?;
+                let window_ms = u64::from(rl.window.unwrap_or(s.rate_window)) * 1000;
+                rate = Some((
+                    index,
+                    Limits {
+                        window_ms,
+                        max,
+                        flood,
+                    },
+                ));
             }
             rules.push(CompiledRule {
                 prefix: normalize_prefix(&rule.prefix),
                 disabled,
+                rate,
             });
         }
         // Most specific first; equal prefixes keep their written order (the first one wins).
@@ -182,6 +222,7 @@ impl Engine {
             exempt_ips.insert(*net, i);
         }
         let mut actions = [Action::Reject; REGISTRY.len()];
+        actions[index(DetectorId::RateLimit)] = Action::Blocklist;
         for (id, cfg) in &bundle.detectors {
             actions[index(*id)] = cfg.action;
         }
@@ -197,6 +238,13 @@ impl Engine {
             exempt_paths: s.exempt_paths.iter().map(|p| normalize_prefix(p)).collect(),
             rules,
             ip_block: IpBlock::new(&bundle.blocklist),
+            rate_limit: RateLimit::new(s),
+            block_durations: s
+                .blocklist_durations
+                .iter()
+                .map(|d| u64::from(*d) * 1000)
+                .collect(),
+            slots: s.state_slots,
             payload: PayloadCheck::new(s.payload_max_bytes),
             probe: Probe::new(&s.file_extensions),
             keyword: Keywords::new(bundle, now),
@@ -228,6 +276,12 @@ impl Engine {
         out.push(("exempt clients".into(), self.exempt_ips.len().to_string()));
         out.push(("exempt paths".into(), self.exempt_paths.len().to_string()));
         out.push(("path rules".into(), self.rules.len().to_string()));
+        let g = self.rate_limit.global();
+        out.push((
+            "rate limit".into(),
+            format!("{} per {} s, flood {}", g.max, g.window_ms / 1000, g.flood),
+        ));
+        out.push(("state slots".into(), self.slots.to_string()));
         out.push(("keywords".into(), self.keyword.len().to_string()));
         out
     }
@@ -249,20 +303,19 @@ impl Engine {
         w
     }
 
-    fn disabled_for(&self, path: &NormalizedPath) -> DetectorSet {
-        let mut disabled = self
-            .rules
-            .iter()
-            .find(|r| under(&path.path, &r.prefix))
-            .map(|r| r.disabled)
-            .unwrap_or_default();
+    /// Detectors off for this path, and the path rule's rate limit if it has one.
+    fn policy_for(&self, path: &NormalizedPath) -> (DetectorSet, Option<(u16, Limits)>) {
+        let rule = self.rules.iter().find(|r| under(&path.path, &r.prefix));
+        let mut disabled = rule.map(|r| r.disabled).unwrap_or_default();
         if self.exempt_paths.iter().any(|p| under(&path.path, p)) {
             disabled = disabled.union(exempt_path_skips());
         }
         if is_static_asset(&path.path) {
+            // A page pulls dozens of assets: they neither prove a browser nor count as load.
             disabled.insert(DetectorId::Header);
+            disabled.insert(DetectorId::RateLimit);
         }
-        disabled
+        (disabled, rule.and_then(|r| r.rate))
     }
 
     fn exempt_client(&self, req: &Request<'_>) -> bool {
@@ -270,33 +323,45 @@ impl Engine {
             .is_some_and(|c| self.exempt_ips.find(c).is_some())
     }
 
-    /// Decides one request from its head (method, target, headers, client). `now` is Unix time
-    /// in seconds, supplied by the caller (core reads no clock).
-    pub fn inspect(&self, req: &Request<'_>, now: u64) -> Verdict {
+    /// Decides one request from its head (method, target, headers, client). `now_ms` is Unix
+    /// time in milliseconds, supplied by the caller (core reads no clock); `store` holds the
+    /// per-client state shared by all workers.
+    pub fn inspect(&self, req: &Request<'_>, now_ms: u64, store: &mut dyn Store) -> Verdict {
         let mut verdict = Verdict::default();
         if self.exempt_client(req) {
             return verdict;
         }
         let path = normalize_path(req.raw_path());
-        let disabled = self.disabled_for(&path);
+        let (disabled, rule_rate) = self.policy_for(&path);
         let ctx = Context {
             req,
             path: &path,
-            now,
+            now: now_ms / 1000,
+            now_ms,
         };
+        if let Some(f) = self.dynamic_block(&ctx, store) {
+            if self.record(&mut verdict, f, &ctx, store) {
+                return verdict;
+            }
+        }
         for &id in REGISTRY {
             if disabled.contains(id) || self.actions[index(id)] == Action::Off {
                 continue;
             }
             let finding = match id {
                 DetectorId::IpBlock => self.ip_block.inspect(&ctx),
+                DetectorId::RateLimit => {
+                    let (finding, evicted) = self.rate_limit.inspect(&ctx, store, rule_rate);
+                    verdict.evicted |= evicted;
+                    finding
+                }
                 DetectorId::Payload => self.payload.inspect(&ctx),
                 DetectorId::Probe => self.probe.inspect(&ctx),
                 DetectorId::Keyword => self.keyword.inspect(&ctx),
                 DetectorId::Header => self.header.inspect(&ctx),
             };
             if let Some(f) = finding {
-                if self.record(&mut verdict, f) {
+                if self.record(&mut verdict, f, &ctx, store) {
                     return verdict;
                 }
             }
@@ -304,10 +369,85 @@ impl Engine {
         verdict
     }
 
-    /// Adds a finding to the verdict; true when it blocks.
-    fn record(&self, verdict: &mut Verdict, f: Finding) -> bool {
+    /// A client on the dynamic blocklist (put there by any worker) is refused until it expires.
+    fn dynamic_block(&self, ctx: &Context<'_, '_>, store: &mut dyn Store) -> Option<Finding> {
+        if self.actions[index(DetectorId::IpBlock)] == Action::Off {
+            return None;
+        }
+        let client = ctx.req.client?;
+        let r = state::read(store, self.slots, client, Scope::Client)?;
+        if r.blocked_until <= ctx.now_ms {
+            return None;
+        }
+        let cause = REGISTRY
+            .get(usize::from(r.reason))
+            .map_or("unknown", |id| id.as_str());
+        let remaining = (r.blocked_until - ctx.now_ms).div_ceil(1000);
+        Some(Finding {
+            retry_after: Some(u32::try_from(remaining).unwrap_or(u32::MAX)),
+            ..Finding::new(
+                DetectorId::IpBlock,
+                "dynamic_block",
+                format!("blocklisted by {cause}, {remaining} s left"),
+            )
+        })
+    }
+
+    /// Puts the client on the dynamic blocklist with an escalating duration; returns it in ms.
+    fn blocklist(
+        &self,
+        ctx: &Context<'_, '_>,
+        store: &mut dyn Store,
+        cause: DetectorId,
+    ) -> Option<u64> {
+        let client = ctx.req.client?;
+        let now_s = u32::try_from(ctx.now).unwrap_or(u32::MAX);
+        let mut duration = 0;
+        state::update(store, self.slots, client, Scope::Client, |r| {
+            // Offenses count while the client keeps offending within a day of its last block.
+            if u64::from(r.last_block) + 86_400 < ctx.now {
+                r.offenses = 0;
+            }
+            r.offenses = r.offenses.saturating_add(1);
+            let step = usize::from(r.offenses - 1).min(self.block_durations.len() - 1);
+            duration = self.block_durations[step];
+            r.blocked_until = ctx.now_ms + duration;
+            r.last_block = now_s;
+            r.reason = index(cause) as u8;
+            // The block is the penalty: when it ends, the client's rate is counted afresh
+            // (otherwise a block shorter than the window would re-flood on the first request).
+            r.current = 0;
+            r.previous = 0;
+        });
+        Some(duration)
+    }
+
+    /// Adds a finding to the verdict, blocklisting the client when the detector's action says
+    /// so; true when the request is refused.
+    fn record(
+        &self,
+        verdict: &mut Verdict,
+        mut f: Finding,
+        ctx: &Context<'_, '_>,
+        store: &mut dyn Store,
+    ) -> bool {
+        let action = self.actions[index(f.detector)];
         let blocks =
-            self.mode == Mode::Enforce && self.actions[index(f.detector)] == Action::Reject;
+            self.mode == Mode::Enforce && matches!(action, Action::Reject | Action::Blocklist);
+        // A rate-limit throttle is only a 429; its flood finding, or any finding of a detector
+        // the operator set to `blocklist`, puts the client on the dynamic blocklist.
+        let escalate =
+            action == Action::Blocklist && (f.escalate || f.detector != DetectorId::RateLimit);
+        if blocks && escalate {
+            if let Some(ms) = self.blocklist(ctx, store, f.detector) {
+                let secs = ms.div_ceil(1000);
+                f.retry_after = Some(u32::try_from(secs).unwrap_or(u32::MAX));
+                f.evidence = crate::detect::truncate(
+                    format!("{}; blocklisted for {secs} s", f.evidence),
+                    240,
+                );
+            }
+        }
         verdict.findings.push(f);
         verdict.blocked = blocks;
         blocks
@@ -322,7 +462,7 @@ impl Engine {
             return None;
         }
         let path = normalize_path(req.raw_path());
-        if self.disabled_for(&path).contains(DetectorId::Payload) {
+        if self.policy_for(&path).0.contains(DetectorId::Payload) {
             return None;
         }
         Some((kind, self.payload.body_read_limit()))
@@ -330,17 +470,31 @@ impl Engine {
 
     /// Decides on a request body planned by [`Engine::body_plan`]. `body` may be cut at the
     /// planned limit; a body longer than the budget is answered 413, never passed unread.
-    pub fn inspect_body(&self, kind: BodyKind, body: &[u8]) -> Verdict {
+    pub fn inspect_body(
+        &self,
+        req: &Request<'_>,
+        kind: BodyKind,
+        body: &[u8],
+        now_ms: u64,
+        store: &mut dyn Store,
+    ) -> Verdict {
         let mut verdict = Verdict::default();
         if let Some(f) = self.payload.inspect_body(kind, body) {
-            self.record(&mut verdict, f);
+            let path = normalize_path(req.raw_path());
+            let ctx = Context {
+                req,
+                path: &path,
+                now: now_ms / 1000,
+                now_ms,
+            };
+            self.record(&mut verdict, f, &ctx, store);
         }
         verdict
     }
 }
 
-/// Keys set to non-default values for layers that have no detector in this build (rate
-/// limiting, UUID tamper, honeypot timing, anomaly model): the operator must hear that they do
+/// Keys set to non-default values for layers that have no detector in this build (UUID
+/// tamper, honeypot timing, anomaly model): the operator must hear that they do
 /// nothing yet rather than believe they are protected.
 fn not_enforced(bundle: &Bundle) -> Vec<&'static str> {
     let (s, d) = (&bundle.settings, crate::bundle::Settings::default());
@@ -350,14 +504,7 @@ fn not_enforced(bundle: &Bundle) -> Vec<&'static str> {
             keys.push(key);
         }
     };
-    check(
-        (s.rate_window, s.rate_max, s.rate_flood) != (d.rate_window, d.rate_max, d.rate_flood),
-        "AIWAF_RATE_WINDOW/MAX/FLOOD",
-    );
-    check(
-        s.path_rules.iter().any(|r| r.rate_limit.is_some()),
-        "PATH_RULES RATE_LIMIT",
-    );
+
     check(
         (s.min_form_time, s.max_page_time) != (d.min_form_time, d.max_page_time),
         "AIWAF_MIN_FORM_TIME/AIWAF_MAX_PAGE_TIME",
@@ -463,9 +610,15 @@ pub(crate) mod testutil {
             req,
             path: &path,
             now: NOW,
+            now_ms: NOW * 1000,
         };
         match id {
             DetectorId::IpBlock => e.ip_block.inspect(&ctx),
+            DetectorId::RateLimit => {
+                e.rate_limit
+                    .inspect(&ctx, &mut crate::MemoryStore::new(0), None)
+                    .0
+            }
             DetectorId::Payload => e.payload.inspect(&ctx),
             DetectorId::Probe => e.probe.inspect(&ctx),
             DetectorId::Keyword => e.keyword.inspect(&ctx),

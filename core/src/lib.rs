@@ -11,7 +11,7 @@
 //! let engine = Engine::from_json(br#"{"blocklist":[{"ip":"203.0.113.0/24","reason":"scanner"}]}"#)?;
 //! let headers = vec![(":method".to_string(), "GET".to_string()), (":path".to_string(), "/.env".to_string())];
 //! let req = Request::from_pseudo_headers(&headers, Some("198.51.100.7".parse()?), None);
-//! let verdict = engine.inspect(&req, 1_700_000_000);
+//! let verdict = engine.inspect(&req, 1_700_000_000_000, &mut aiwaf_core::MemoryStore::new(0));
 //! assert_eq!(verdict.blocking().map(|f| f.detector.as_str()), Some("probe"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -26,6 +26,7 @@ mod net;
 mod normalize;
 pub mod payload;
 mod request;
+mod state;
 mod text;
 mod verdict;
 
@@ -40,4 +41,5 @@ pub use crate::error::{Error, ErrorKind};
 pub use crate::net::{IpNet, IpSet};
 pub use crate::normalize::{normalize_path, NormalizedPath};
 pub use crate::request::Request;
+pub use crate::state::{MemoryStore, Store};
 pub use crate::verdict::{block_response, log_line, BlockResponse, Verdict};

@@ -13,6 +13,8 @@ pub struct Verdict {
     pub findings: Vec<Finding>,
     /// True when the request must be refused.
     pub blocked: bool,
+    /// A per-client state slot held another client's record and was taken over (a metric).
+    pub evicted: bool,
 }
 
 impl Verdict {
@@ -46,6 +48,8 @@ pub struct BlockResponse {
     pub content_type: &'static str,
     /// Body. Never echoes request data back (no reflection of attacker input).
     pub body: String,
+    /// `Retry-After` seconds, for throttles and dynamic blocks.
+    pub retry_after: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -58,10 +62,10 @@ struct JsonBody<'a> {
 /// The response for a blocking finding: JSON for clients that asked for JSON, short text
 /// otherwise.
 pub fn block_response(finding: &Finding, json: bool) -> BlockResponse {
-    let error = if finding.status == 413 {
-        "payload_inspection_limit"
-    } else {
-        "blocked"
+    let error = match finding.status {
+        413 => "payload_inspection_limit",
+        429 => "too_many_requests",
+        _ => "blocked",
     };
     if json {
         let body = JsonBody {
@@ -73,12 +77,14 @@ pub fn block_response(finding: &Finding, json: bool) -> BlockResponse {
             status: finding.status,
             content_type: "application/json",
             body: serde_json::to_string(&body).unwrap_or_default(),
+            retry_after: finding.retry_after,
         }
     } else {
         BlockResponse {
             status: finding.status,
             content_type: "text/plain; charset=utf-8",
             body: format!("{error}: {} ({})\n", finding.reason, finding.detector),
+            retry_after: finding.retry_after,
         }
     }
 }

@@ -8,18 +8,21 @@ use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use aiwaf_core::{block_response, log_line, BodyKind, Bundle, Engine, Request, Verdict};
+use aiwaf_core::{block_response, log_line, BodyKind, Bundle, Engine, Request, Store, Verdict};
+use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
-    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(AiwafRoot { engine: None }) });
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(AiwafRoot { engine: None, seed: 0 }) });
 }}
 
 /// Lives as long as the plugin: holds the compiled bundle.
 struct AiwafRoot {
     engine: Option<Rc<Engine>>,
+    /// Keys the state slot hash; the same for every worker of this Envoy (see `shared_seed`).
+    seed: u64,
 }
 
 impl Context for AiwafRoot {}
@@ -36,6 +39,7 @@ impl RootContext for AiwafRoot {
             .and_then(|b| Engine::new(&b, unix_seconds(self.get_current_time())))
         {
             Ok(engine) => {
+                self.seed = shared_seed(self.get_current_time());
                 log::info!("aiwaf: bundle `{}` loaded", engine.version());
                 for warning in engine.warnings() {
                     log::warn!("aiwaf: bundle `{}`: {warning}", engine.version());
@@ -56,6 +60,7 @@ impl RootContext for AiwafRoot {
         let engine = self.engine.clone()?;
         Some(Box::new(AiwafRequest {
             engine,
+            store: SharedStore { seed: self.seed },
             headers: Vec::new(),
             client: None,
             protocol: None,
@@ -71,6 +76,7 @@ impl RootContext for AiwafRoot {
 /// Lives for one request.
 struct AiwafRequest {
     engine: Rc<Engine>,
+    store: SharedStore,
     headers: Vec<(String, String)>,
     client: Option<IpAddr>,
     protocol: Option<String>,
@@ -84,7 +90,7 @@ impl AiwafRequest {
     }
 
     /// Logs the verdict and sends the block response; true when the request was answered.
-    fn act(&self, verdict: &Verdict) -> bool {
+    fn act(&mut self, verdict: &Verdict) -> bool {
         if verdict.is_clean() {
             return false;
         }
@@ -103,12 +109,17 @@ impl AiwafRequest {
             log_line("block", finding, &req, self.engine.version())
         );
         let response = block_response(finding, req.prefers_json());
+        let retry_after = response.retry_after.map(|s| s.to_string());
+        let mut headers = vec![
+            ("content-type", response.content_type),
+            ("cache-control", "no-store"),
+        ];
+        if let Some(secs) = retry_after.as_deref() {
+            headers.push(("retry-after", secs));
+        }
         self.send_http_response(
             u32::from(response.status),
-            vec![
-                ("content-type", response.content_type),
-                ("cache-control", "no-store"),
-            ],
+            headers,
             Some(response.body.as_bytes()),
         );
         true
@@ -126,9 +137,10 @@ impl HttpContext for AiwafRequest {
         self.protocol = self
             .get_property(vec!["request", "protocol"])
             .and_then(|p| String::from_utf8(p).ok());
-        let verdict = self
-            .engine
-            .inspect(&self.request(), unix_seconds(self.get_current_time()));
+        let now = unix_millis(self.get_current_time());
+        let engine = Rc::clone(&self.engine);
+        let mut store = self.store;
+        let verdict = engine.inspect(&self.request(), now, &mut store);
         if self.act(&verdict) {
             return Action::Pause;
         }
@@ -152,7 +164,12 @@ impl HttpContext for AiwafRequest {
             .get_http_request_body(0, body_size.min(limit))
             .unwrap_or_default();
         self.body_plan = None;
-        if self.act(&self.engine.inspect_body(kind, &body)) {
+        let now = unix_millis(self.get_current_time());
+        let mut store = self.store;
+        let verdict = self
+            .engine
+            .inspect_body(&self.request(), kind, &body, now, &mut store);
+        if self.act(&verdict) {
             return Action::Pause;
         }
         Action::Continue
@@ -169,9 +186,67 @@ fn parse_address(raw: &[u8]) -> Option<IpAddr> {
 }
 
 fn unix_seconds(t: SystemTime) -> u64 {
+    unix_millis(t) / 1000
+}
+
+fn unix_millis(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
+        .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+/// Per-client state in Envoy's shared data: one map per Envoy process, shared by the VMs of
+/// every worker, updated with compare-and-swap. Keys are the engine's fixed slot numbers, so
+/// the map never holds more than `AIWAF_STATE_SLOTS` entries.
+#[derive(Clone, Copy)]
+struct SharedStore {
+    seed: u64,
+}
+
+fn slot_key(slot: u32) -> String {
+    format!("aiwaf:slot:{slot}")
+}
+
+impl Store for SharedStore {
+    fn load(&mut self, slot: u32) -> (Option<Vec<u8>>, u32) {
+        match hostcalls::get_shared_data(&slot_key(slot)) {
+            Ok((bytes, cas)) => (bytes, cas.unwrap_or(0)),
+            Err(_) => (None, 0),
+        }
+    }
+
+    fn store(&mut self, slot: u32, bytes: &[u8], version: u32) -> bool {
+        let cas = (version != 0).then_some(version);
+        hostcalls::set_shared_data(&slot_key(slot), Some(bytes), cas).is_ok()
+    }
+
+    fn seed(&self) -> u64 {
+        self.seed
+    }
+}
+
+/// The slot-hash seed of this Envoy process: the first worker to configure stores one derived
+/// from its start time; every worker then reads back the stored value, so all agree. It is not
+/// derived from anything a client sees.
+fn shared_seed(now: SystemTime) -> u64 {
+    const KEY: &str = "aiwaf:seed";
+    let read = || {
+        hostcalls::get_shared_data(KEY)
+            .ok()
+            .and_then(|(bytes, _)| bytes)
+            .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+            .map(u64::from_le_bytes)
+    };
+    if let Some(seed) = read() {
+        return seed;
+    }
+    let nanos = now
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0) as u64;
+    let candidate = nanos.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xA1FA_5EED;
+    let _ = hostcalls::set_shared_data(KEY, Some(&candidate.to_le_bytes()), None);
+    read().unwrap_or(candidate)
 }
 
 #[cfg(test)]

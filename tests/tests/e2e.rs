@@ -426,3 +426,158 @@ fn form_body_over_the_payload_budget_is_413() {
         "100-byte form body over a 64-byte budget",
     );
 }
+
+// === per-client state shared by the workers ===
+
+/// Sends `n` browser-like `GET target` from `client`, one connection each (so the kernel
+/// spreads them over Envoy's workers); returns the responses.
+fn burst(envoy: &Envoy, client: &str, target: &str, n: usize) -> Vec<Response> {
+    (0..n)
+        .map(|_| send(envoy.client().browser_get(target).xff(client)))
+        .collect()
+}
+
+/// Connections each worker of the protected listener accepted (the listener's `stat_prefix`
+/// in envoy-config/envoy.yaml is `aiwaf`).
+fn connections_per_worker(envoy: &Envoy) -> Vec<u64> {
+    aiwaf_e2e::metrics::stats(envoy.admin_addr())
+        .unwrap_or_else(|e| panic!("{e:#}"))
+        .into_iter()
+        .filter(|(name, _)| {
+            name.starts_with("listener.aiwaf.worker_") && name.ends_with(".downstream_cx_total")
+        })
+        .map(|(_, v)| v)
+        .collect()
+}
+
+#[test]
+fn rapid_requests_are_throttled_then_blocklisted_across_workers() {
+    let envoy = start("{}");
+    let client = fresh_ip();
+    let statuses: Vec<u16> = burst(&envoy, &client, "/", 45)
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    let expected: Vec<u16> = [vec![200; 20], vec![429; 20], vec![403; 5]].concat();
+    assert_eq!(
+        statuses, expected,
+        "one limit for the whole Envoy, not one per worker"
+    );
+    // The requests really were spread over both workers: per-worker state would have let
+    // up to 40 through.
+    let per_worker = connections_per_worker(&envoy);
+    assert_eq!(
+        per_worker.len(),
+        2,
+        "per-worker listener stats: {per_worker:?}"
+    );
+    assert!(
+        per_worker.iter().all(|c| *c > 0),
+        "both workers served requests: {per_worker:?}"
+    );
+    // A throttled answer says when to come back; the flooder is blocklisted everywhere.
+    let throttled = send(envoy.client().browser_get("/").xff(&fresh_ip()));
+    assert_passed(&throttled, "another client is unaffected");
+    let again = send(envoy.client().browser_get("/somewhere/else").xff(&client));
+    assert_status(&again, 403, "the flooder on another path");
+    let secs: u64 = again
+        .header("retry-after")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        (800..=900).contains(&secs),
+        "first block is 15 minutes, Retry-After {secs}"
+    );
+    let ev = envoy
+        .wait_for_event("block", |e| {
+            e["reason"] == "flood" && e["client"] == client.as_str()
+        })
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(
+        ev["evidence"]
+            .as_str()
+            .unwrap_or("")
+            .contains("blocklisted for 900 s"),
+        "{ev}"
+    );
+}
+
+#[test]
+fn throttled_responses_carry_retry_after() {
+    let envoy = start("{}");
+    let client = fresh_ip();
+    let responses = burst(&envoy, &client, "/", 21);
+    let last = responses.last().expect("21 responses");
+    assert_status(last, 429, "the 21st request in the window");
+    let secs: u64 = last
+        .header("retry-after")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!((1..=10).contains(&secs), "Retry-After {secs}");
+}
+
+#[test]
+fn dynamic_blocks_expire() {
+    let envoy = start(r#"{"settings":{"AIWAF_BLOCKLIST_DURATIONS":[2]}}"#);
+    let client = fresh_ip();
+    let statuses: Vec<u16> = burst(&envoy, &client, "/", 41)
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses.last(), Some(&403), "{statuses:?}");
+    assert_status(
+        &send(envoy.client().browser_get("/").xff(&client)),
+        403,
+        "blocked right after",
+    );
+    aiwaf_e2e::assert_eventually!(
+        send(envoy.client().browser_get("/").xff(&client)).status == 200,
+        "the 2-second block expires and the client is counted afresh"
+    );
+}
+
+#[test]
+fn per_client_state_memory_is_bounded() {
+    // 64 slots: the shared map can never hold more than 64 client records, however many
+    // clients arrive. Compare Envoy's heap after 1,000 clients (slots full) and after 8,000
+    // more: unbounded per-client keys would add over a megabyte (8,000 × ~150 bytes).
+    let envoy = start(r#"{"settings":{"AIWAF_STATE_SLOTS":64}}"#);
+    let allocated = || -> u64 {
+        let admin = aiwaf_e2e::client::Client::new(envoy.admin_addr());
+        let json = admin
+            .get("/memory")
+            .send()
+            .unwrap_or_else(|e| panic!("{e:#}"))
+            .json()
+            .expect("json");
+        json["allocated"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .expect("allocated bytes")
+    };
+    let spread = |from: u32, n: u32| {
+        std::thread::scope(|scope| {
+            for t in 0..4u32 {
+                let envoy = &envoy;
+                scope.spawn(move || {
+                    for i in (from + t..from + n).step_by(4) {
+                        let ip =
+                            format!("100.{}.{}.{}", 64 + (i >> 16) % 64, (i >> 8) & 255, i & 255);
+                        let r = send(envoy.client().browser_get("/").xff(&ip));
+                        assert_passed(&r, "a new client's first request");
+                    }
+                });
+            }
+        })
+    };
+    spread(0, 1_000);
+    let before = allocated();
+    spread(1_000, 8_000);
+    let after = allocated();
+    let growth = after.saturating_sub(before);
+    eprintln!("heap after 1,000 clients {before}, after 8,000 more {after}: +{growth} bytes");
+    assert!(
+        growth < 512 * 1024,
+        "Envoy's heap grew {growth} bytes over 8,000 new clients ({before} -> {after})"
+    );
+}

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use aiwaf_core::{block_response, Finding, Request, Verdict};
+use aiwaf_core::{block_response, Finding, MemoryStore, Request, Verdict};
 use anyhow::{bail, Context as _, Result};
 
 use crate::cli::ExplainArgs;
@@ -40,14 +40,18 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode> {
         (None, None) => None,
     };
     let req = Request::from_pseudo_headers(&headers, args.client, Some(&args.protocol));
-    let mut verdict = engine.inspect(&req, crate::now());
+    // One request on its own: per-client state starts empty, as for a client the proxy has not
+    // seen yet.
+    let mut store = MemoryStore::new(0);
+    let now_ms = crate::now() * 1000;
+    let mut verdict = engine.inspect(&req, now_ms, &mut store);
     let mut body_note = None;
     if !verdict.blocked {
         if let Some(body) = &body {
             match engine.body_plan(&req) {
                 Some((kind, limit)) => {
                     let cut = &body[..body.len().min(limit)];
-                    let body_verdict = engine.inspect_body(kind, cut);
+                    let body_verdict = engine.inspect_body(&req, kind, cut, now_ms, &mut store);
                     verdict.findings.extend(body_verdict.findings);
                     verdict.blocked = body_verdict.blocked;
                     body_note = Some(format!("body inspected as {kind:?}"));

@@ -8,6 +8,7 @@ pub(crate) mod ip_block;
 pub(crate) mod keyword;
 pub(crate) mod payload;
 pub(crate) mod probe;
+pub(crate) mod rate_limit;
 
 use std::fmt;
 
@@ -16,8 +17,10 @@ use serde::{Deserialize, Serialize};
 /// Identifies a detector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum DetectorId {
-    /// Static blocklist of clients (exact and CIDR).
+    /// Static blocklist of clients (exact and CIDR) and the dynamic blocklist.
     IpBlock,
+    /// Sliding-window request rate per client (429), flood (blocklist).
+    RateLimit,
     /// SQL injection, XSS, traversal and command injection in path, query and body.
     Payload,
     /// Probes for files that should never be served: dotfiles, script extensions, backups.
@@ -32,6 +35,7 @@ pub enum DetectorId {
 /// detector decides the response.
 pub const REGISTRY: &[DetectorId] = &[
     DetectorId::IpBlock,
+    DetectorId::RateLimit,
     DetectorId::Payload,
     DetectorId::Probe,
     DetectorId::Keyword,
@@ -43,6 +47,7 @@ impl DetectorId {
     pub fn as_str(self) -> &'static str {
         match self {
             DetectorId::IpBlock => "ip_block",
+            DetectorId::RateLimit => "rate_limit",
             DetectorId::Payload => "payload",
             DetectorId::Probe => "probe",
             DetectorId::Keyword => "keyword",
@@ -126,9 +131,8 @@ impl DetectorSet {
             // deliberately not path-scoped: a blocked client is blocked everywhere.
             "ip_keyword_block" | "IPAndKeywordBlockMiddleware" => &[Payload, Probe, Keyword],
             "header_validation" | "HeaderValidationMiddleware" => &[Header],
-            "rate_limit"
-            | "RateLimitMiddleware"
-            | "ai_anomaly"
+            "rate_limit" | "RateLimitMiddleware" => &[RateLimit],
+            "ai_anomaly"
             | "AIAnomalyMiddleware"
             | "honeypot"
             | "HoneypotTimingMiddleware"
@@ -159,6 +163,10 @@ pub struct Finding {
     pub reason: &'static str,
     /// The request part that fired, truncated, for the log.
     pub evidence: String,
+    /// Seconds after which the client may try again (`Retry-After`), for throttles and blocks.
+    pub retry_after: Option<u32>,
+    /// The detector asks for the client to be blocklisted (a flood), when its action allows.
+    pub escalate: bool,
 }
 
 impl Finding {
@@ -172,6 +180,8 @@ impl Finding {
             status: 403,
             reason,
             evidence: truncate(evidence.into(), 200),
+            retry_after: None,
+            escalate: false,
         }
     }
 }
@@ -200,9 +210,12 @@ mod tests {
         assert!(s.contains(DetectorId::Keyword) && s.contains(DetectorId::Payload));
         assert!(!s.contains(DetectorId::IpBlock));
         assert_eq!(
-            DetectorSet::from_disable_name("rate_limit"),
+            DetectorSet::from_disable_name("ai_anomaly"),
             Some(DetectorSet::EMPTY)
         );
+        assert!(DetectorSet::from_disable_name("RateLimitMiddleware")
+            .unwrap()
+            .contains(DetectorId::RateLimit));
         assert_eq!(DetectorSet::from_disable_name("nonsense"), None);
         for id in REGISTRY {
             assert!(DetectorSet::from_disable_name(id.as_str())

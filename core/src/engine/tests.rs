@@ -1,7 +1,7 @@
 //! Whole-engine tests: detector order, exemptions, path rules, modes, bypasses.
 
 use super::testutil::{engine, headers, BROWSER, NOW};
-use crate::{block_response, log_line, BodyKind, Request, Verdict};
+use crate::{block_response, log_line, BodyKind, MemoryStore, Request, Verdict};
 
 const CURL: &[(&str, &str)] = &[("user-agent", "curl/8.5.0"), ("accept", "*/*")];
 
@@ -15,7 +15,7 @@ fn check(
     let e = engine(bundle);
     let h = headers(method, target, extra);
     let req = Request::from_pseudo_headers(&h, Some(client.parse().unwrap()), Some("HTTP/1.1"));
-    e.inspect(&req, NOW)
+    e.inspect(&req, NOW * 1000, &mut MemoryStore::new(0))
 }
 
 fn blocked_by(v: &Verdict) -> Option<(&'static str, &'static str)> {
@@ -208,15 +208,35 @@ fn bodies_are_planned_and_inspected() {
     let (kind, limit) = e.body_plan(&req).unwrap();
     assert_eq!((kind, limit), (BodyKind::Form, 65537));
     assert!(e
-        .inspect_body(kind, b"user=O%27Reilly&pw=secret")
+        .inspect_body(
+            &req,
+            kind,
+            b"user=O%27Reilly&pw=secret",
+            NOW * 1000,
+            &mut MemoryStore::new(0)
+        )
         .is_clean());
-    let v = e.inspect_body(kind, b"user=admin'%20OR%201=1--&pw=x");
+    let v = e.inspect_body(
+        &req,
+        kind,
+        b"user=admin'%20OR%201=1--&pw=x",
+        NOW * 1000,
+        &mut MemoryStore::new(0),
+    );
     assert_eq!(blocked_by(&v), Some(("payload", "sqli")));
-    let v = e.inspect_body(BodyKind::Json, br#"{"q":"<script>alert(1)</script>"}"#);
+    let v = e.inspect_body(
+        &req,
+        BodyKind::Json,
+        br#"{"q":"<script>alert(1)</script>"}"#,
+        NOW * 1000,
+        &mut MemoryStore::new(0),
+    );
     assert_eq!(blocked_by(&v), Some(("payload", "xss")));
     let big = vec![b'a'; 70_000];
     assert_eq!(
-        e.inspect_body(kind, &big).blocking().map(|f| f.status),
+        e.inspect_body(&req, kind, &big, NOW * 1000, &mut MemoryStore::new(0))
+            .blocking()
+            .map(|f| f.status),
         Some(413)
     );
     let h = headers(
@@ -267,10 +287,230 @@ fn warns_about_catch_all_exemptions() {
 
 #[test]
 fn warns_about_settings_this_build_does_not_enforce() {
-    let e = engine(r#"{"settings":{"AIWAF_RATE_MAX":5}}"#);
+    let e = engine(r#"{"settings":{"AIWAF_UUID_SCORE_BLOCK_THRESHOLD":9}}"#);
     assert!(e
         .warnings()
         .iter()
-        .any(|w| w.contains("AIWAF_RATE_WINDOW/MAX/FLOOD") && w.contains("not enforced")));
+        .any(|w| w.contains("AIWAF_UUID_SCORE_*") && w.contains("not enforced")));
     assert!(engine("{}").warnings().is_empty());
+}
+
+/// Sends `n` browser GETs of `target` from `client`, `gap_ms` apart from `start_ms`, through one
+/// store; returns the status codes (200 for allowed).
+fn burst(
+    e: &crate::Engine,
+    store: &mut MemoryStore,
+    client: &str,
+    target: &str,
+    start_ms: u64,
+    gap_ms: u64,
+    n: usize,
+) -> Vec<u16> {
+    let h = headers("GET", target, BROWSER);
+    let req = Request::from_pseudo_headers(&h, Some(client.parse().unwrap()), Some("HTTP/1.1"));
+    (0..n)
+        .map(|i| {
+            let v = e.inspect(&req, start_ms + i as u64 * gap_ms, store);
+            v.blocking().map_or(200, |f| f.status)
+        })
+        .collect()
+}
+
+fn counts(statuses: &[u16]) -> (usize, usize, usize) {
+    let c = |s| statuses.iter().filter(|x| **x == s).count();
+    (c(200), c(429), c(403))
+}
+
+#[test]
+fn rapid_requests_are_throttled_then_blocklisted() {
+    let e = engine("{}");
+    let mut store = MemoryStore::new(7);
+    let t0 = 1_000_000_000;
+    let s = burst(&e, &mut store, "203.0.113.9", "/", t0, 10, 45);
+    assert_eq!(counts(&s), (20, 20, 5), "{s:?}");
+    assert!(s[..20].iter().all(|x| *x == 200) && s[20..40].iter().all(|x| *x == 429));
+    // Another client is unaffected, and the scanner spreading over paths is still counted.
+    assert_eq!(
+        counts(&burst(&e, &mut store, "198.51.100.7", "/", t0, 10, 20)),
+        (20, 0, 0)
+    );
+    let h = headers("GET", "/any/other/path", BROWSER);
+    let req = Request::from_pseudo_headers(&h, Some("203.0.113.9".parse().unwrap()), None);
+    let v = e.inspect(&req, t0 + 60_000, &mut store);
+    assert_eq!(
+        v.blocking().map(|f| (f.detector.as_str(), f.reason)),
+        Some(("ip_block", "dynamic_block"))
+    );
+    // The first block lasts 15 minutes.
+    assert!((839..=841).contains(&v.blocking().unwrap().retry_after.unwrap()));
+    assert!(
+        e.inspect(&req, t0 + 901_000, &mut store).is_clean(),
+        "the block expired"
+    );
+}
+
+#[test]
+fn throttle_carries_retry_after_and_a_429_body() {
+    let e = engine("{}");
+    let mut store = MemoryStore::new(7);
+    let h = headers("GET", "/", BROWSER);
+    let req = Request::from_pseudo_headers(&h, Some("203.0.113.9".parse().unwrap()), None);
+    let mut last = None;
+    for i in 0..21 {
+        last = Some(e.inspect(&req, 5_000_000 + i, &mut store));
+    }
+    let v = last.unwrap();
+    let f = v.blocking().unwrap();
+    assert_eq!((f.status, f.reason), (429, "too_many_requests"));
+    let r = block_response(f, true);
+    assert!(r.body.contains("too_many_requests"));
+    assert!(matches!(r.retry_after, Some(1..=10)), "{:?}", r.retry_after);
+}
+
+#[test]
+fn the_window_slides() {
+    let e = engine("{}");
+    let mut store = MemoryStore::new(7);
+    // One request a second for 40 s: 10 per window, never throttled.
+    let s = burst(&e, &mut store, "203.0.113.9", "/", 10_000_000, 1_000, 40);
+    assert_eq!(counts(&s), (40, 0, 0), "{s:?}");
+    // Three requests a second (30 per window) is throttled, but never flooded (40).
+    let s = burst(&e, &mut store, "203.0.113.10", "/", 10_000_000, 340, 60);
+    let (ok, throttled, blocked) = counts(&s);
+    assert!(ok >= 20 && throttled > 0 && blocked == 0, "{s:?}");
+}
+
+#[test]
+fn repeat_offenders_are_blocked_longer() {
+    let e = engine(r#"{"settings":{"AIWAF_BLOCKLIST_DURATIONS":[10,60,600]}}"#);
+    let mut store = MemoryStore::new(7);
+    let mut t = 1_000_000_000;
+    let mut retry = Vec::new();
+    for _ in 0..4 {
+        let s = burst(&e, &mut store, "203.0.113.9", "/", t, 1, 45);
+        assert_eq!(*s.last().unwrap(), 403);
+        let h = headers("GET", "/", BROWSER);
+        let req = Request::from_pseudo_headers(&h, Some("203.0.113.9".parse().unwrap()), None);
+        let v = e.inspect(&req, t + 100, &mut store);
+        retry.push(v.blocking().unwrap().retry_after.unwrap());
+        t += 700_000; // after the longest block, within a day
+    }
+    assert_eq!(retry, [10, 60, 600, 600]);
+}
+
+#[test]
+fn path_rules_rate_limits_apply_to_their_prefix() {
+    let b =
+        r#"{"settings":{"PATH_RULES":[{"PREFIX":"/api/","RATE_LIMIT":{"WINDOW":10,"MAX":5}}]}}"#;
+    let e = engine(b);
+    let mut store = MemoryStore::new(7);
+    let s = burst(
+        &e,
+        &mut store,
+        "203.0.113.9",
+        "/api/items",
+        1_000_000_000,
+        10,
+        8,
+    );
+    assert_eq!(counts(&s), (5, 3, 0), "{s:?}");
+    // The global budget is separate.
+    assert_eq!(
+        counts(&burst(
+            &e,
+            &mut store,
+            "203.0.113.9",
+            "/",
+            1_000_000_000,
+            10,
+            20
+        )),
+        (20, 0, 0)
+    );
+    // A rule that raises MAX keeps a flood threshold above it (AIWAF's catch-all `/` bug).
+    let e = engine(
+        r#"{"settings":{"PATH_RULES":[{"PREFIX":"/","RATE_LIMIT":{"WINDOW":60,"MAX":60}}]}}"#,
+    );
+    let s = burst(&e, &mut store, "203.0.113.77", "/", 1_000_000_000, 10, 70);
+    assert_eq!(counts(&s), (60, 10, 0), "{s:?}");
+}
+
+#[test]
+fn static_assets_exempt_paths_and_exempt_clients_do_not_count() {
+    let e = engine(r#"{"settings":{"AIWAF_EXEMPT_IPS":["10.0.0.0/8"]}}"#);
+    let mut store = MemoryStore::new(7);
+    assert_eq!(
+        counts(&burst(
+            &e,
+            &mut store,
+            "203.0.113.9",
+            "/static/app.js",
+            1_000_000_000,
+            1,
+            60
+        )),
+        (60, 0, 0)
+    );
+    assert_eq!(
+        counts(&burst(
+            &e,
+            &mut store,
+            "203.0.113.9",
+            "/health",
+            1_000_000_000,
+            1,
+            60
+        )),
+        (60, 0, 0)
+    );
+    assert_eq!(
+        counts(&burst(
+            &e,
+            &mut store,
+            "10.1.2.3",
+            "/",
+            1_000_000_000,
+            1,
+            60
+        )),
+        (60, 0, 0)
+    );
+}
+
+#[test]
+fn rate_limit_actions_are_configurable() {
+    let mut store = MemoryStore::new(7);
+    let e = engine(r#"{"detectors":{"rate_limit":{"action":"reject"}}}"#);
+    let s = burst(&e, &mut store, "203.0.113.9", "/", 1_000_000_000, 1, 45);
+    assert_eq!(counts(&s), (20, 20, 5), "flood still refused");
+    let later = burst(&e, &mut store, "203.0.113.9", "/", 1_000_020_000, 1, 1);
+    assert_eq!(later, [200], "but not blocklisted");
+    let e = engine(r#"{"detectors":{"rate_limit":{"action":"monitor"}}}"#);
+    assert_eq!(
+        counts(&burst(
+            &e,
+            &mut store,
+            "203.0.113.50",
+            "/",
+            1_000_000_000,
+            1,
+            45
+        )),
+        (45, 0, 0)
+    );
+    let e = engine(r#"{"detectors":{"header":{"action":"blocklist"}}}"#);
+    let h = headers("GET", "/", CURL);
+    let req = Request::from_pseudo_headers(&h, Some("203.0.113.60".parse().unwrap()), None);
+    assert_eq!(
+        e.inspect(&req, 1_000_000_000, &mut store)
+            .blocking()
+            .map(|f| f.reason),
+        Some("suspicious_user_agent")
+    );
+    let browser = burst(&e, &mut store, "203.0.113.60", "/", 1_000_001_000, 1, 1);
+    assert_eq!(
+        browser,
+        [403],
+        "blocklisted by the header detector, as configured"
+    );
 }

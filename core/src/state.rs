@@ -1,0 +1,352 @@
+//! Per-client memory shared by every worker of one proxy, in a fixed number of slots.
+//!
+//! Envoy runs one wasm VM per worker thread; state kept in a VM's own memory would be per
+//! worker (a limit of 20 with 4 workers would really be 80). The engine keeps per-client state
+//! in a [`Store`]: the filter implements it over proxy-wasm shared data (one map per Envoy
+//! process, updated with compare-and-swap), tests over a `HashMap`.
+//!
+//! **Bounded memory.** Shared data never deletes a key and client addresses are chosen by
+//! attackers, so records live in `AIWAF_STATE_SLOTS` fixed slots chosen by a seeded hash of
+//! (client, scope). A client whose slot is taken by another evicts it. Eviction loses the
+//! evicted client's counters and dynamic block: a benign client loses only its history (it is
+//! then counted from zero, never refused by mistake); an attacker could only evict its own
+//! block by sending from other addresses whose slots collide with its own, which it cannot
+//! compute without the per-process seed and which, with those addresses, it could attack from
+//! anyway. The static blocklist in the bundle is never evicted.
+
+use std::net::IpAddr;
+
+use crate::net::canonical;
+use crate::text::Fnv;
+
+/// Compare-and-swap storage of fixed-size records, numbered `0..slots`.
+pub trait Store {
+    /// The record bytes in `slot` and a version token (`0` when the slot was never written).
+    fn load(&mut self, slot: u32) -> (Option<Vec<u8>>, u32);
+    /// Writes `bytes` into `slot` unless it changed since `version` was read; false on a
+    /// conflict (another worker wrote first), and the caller retries.
+    fn store(&mut self, slot: u32, bytes: &[u8], version: u32) -> bool;
+    /// A per-process secret that keys the slot hash, so clients cannot aim at each other's slots.
+    fn seed(&self) -> u64;
+}
+
+/// What a record counts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// The client across all paths: rate window and dynamic block.
+    Client,
+    /// The client under one `PATH_RULES` prefix with its own `RATE_LIMIT`.
+    Rule(u16),
+}
+
+impl Scope {
+    fn code(self) -> (u8, u16) {
+        match self {
+            Scope::Client => (0, 0),
+            Scope::Rule(i) => (1, i),
+        }
+    }
+}
+
+/// One slot's content: who it belongs to and their counters. 48 bytes on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Record {
+    kind: u8,
+    scope: u16,
+    client: [u8; 16],
+    /// Index of the current rate window (`now_ms / window_ms`).
+    pub(crate) window: u32,
+    /// Requests in the current window.
+    pub(crate) current: u32,
+    /// Requests in the previous window.
+    pub(crate) previous: u32,
+    /// Dynamic block end, Unix milliseconds (0: not blocked).
+    pub(crate) blocked_until: u64,
+    /// Blocks so far in the escalation period.
+    pub(crate) offenses: u8,
+    /// Detector index that caused the block.
+    pub(crate) reason: u8,
+    /// When the last block started, Unix seconds.
+    pub(crate) last_block: u32,
+}
+
+const RECORD_LEN: usize = 48;
+const RECORD_VERSION: u8 = 1;
+/// Compare-and-swap attempts before an update is given up (the request is then judged on what
+/// was read; contention on one client's slot is that client's own concurrent requests).
+const MAX_ATTEMPTS: usize = 8;
+
+impl Record {
+    fn new(client: IpAddr, scope: Scope) -> Record {
+        let (kind, scope) = scope.code();
+        Record {
+            kind,
+            scope,
+            client: client_bytes(client),
+            ..Record::default()
+        }
+    }
+
+    fn owned_by(&self, client: IpAddr, scope: Scope) -> bool {
+        (self.kind, self.scope) == scope.code() && self.client == client_bytes(client)
+    }
+
+    fn encode(&self) -> [u8; RECORD_LEN] {
+        let mut b = [0u8; RECORD_LEN];
+        b[0] = RECORD_VERSION;
+        b[1] = self.kind;
+        b[2..4].copy_from_slice(&self.scope.to_le_bytes());
+        b[4..20].copy_from_slice(&self.client);
+        b[20..24].copy_from_slice(&self.window.to_le_bytes());
+        b[24..28].copy_from_slice(&self.current.to_le_bytes());
+        b[28..32].copy_from_slice(&self.previous.to_le_bytes());
+        b[32..40].copy_from_slice(&self.blocked_until.to_le_bytes());
+        b[40] = self.offenses;
+        b[41] = self.reason;
+        b[44..48].copy_from_slice(&self.last_block.to_le_bytes());
+        b
+    }
+
+    /// `None` for anything that is not a record of this version (treated as an empty slot).
+    fn decode(b: &[u8]) -> Option<Record> {
+        if b.len() != RECORD_LEN || b[0] != RECORD_VERSION {
+            return None;
+        }
+        let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let mut client = [0u8; 16];
+        client.copy_from_slice(&b[4..20]);
+        let mut until = [0u8; 8];
+        until.copy_from_slice(&b[32..40]);
+        Some(Record {
+            kind: b[1],
+            scope: u16::from_le_bytes([b[2], b[3]]),
+            client,
+            window: u32_at(20),
+            current: u32_at(24),
+            previous: u32_at(28),
+            blocked_until: u64::from_le_bytes(until),
+            offenses: b[40],
+            reason: b[41],
+            last_block: u32_at(44),
+        })
+    }
+}
+
+fn client_bytes(ip: IpAddr) -> [u8; 16] {
+    match canonical(ip) {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+        IpAddr::V6(v6) => v6.octets(),
+    }
+}
+
+/// The slot of (client, scope) among `slots`.
+pub(crate) fn slot_of(seed: u64, client: IpAddr, scope: Scope, slots: u32) -> u32 {
+    use std::hash::Hasher;
+    let mut h = Fnv::default();
+    h.write(&seed.to_le_bytes());
+    let (kind, scope) = scope.code();
+    h.write(&[kind]);
+    h.write(&scope.to_le_bytes());
+    h.write(&client_bytes(client));
+    // FNV's low bits are weak for short keys; fold the high half in before reducing.
+    let x = h.finish();
+    ((x ^ (x >> 32)) % u64::from(slots.max(1))) as u32
+}
+
+/// What an update did to a record.
+pub(crate) struct Updated {
+    /// The record after the update.
+    pub(crate) record: Record,
+    /// The slot held another client's record, which was replaced.
+    pub(crate) evicted: bool,
+}
+
+/// Read-modify-write of the record of (client, scope) with compare-and-swap retries. `change`
+/// gets the client's current record (a fresh one if the slot was empty or held someone else)
+/// and may be called several times under contention, so it must be a pure function.
+pub(crate) fn update(
+    store: &mut dyn Store,
+    slots: u32,
+    client: IpAddr,
+    scope: Scope,
+    mut change: impl FnMut(&mut Record),
+) -> Updated {
+    let slot = slot_of(store.seed(), client, scope, slots);
+    let mut last = Record::new(client, scope);
+    let mut evicted = false;
+    for _ in 0..MAX_ATTEMPTS {
+        let (bytes, version) = store.load(slot);
+        let existing = bytes.as_deref().and_then(Record::decode);
+        evicted = existing.is_some_and(|r| !r.owned_by(client, scope));
+        let mut record = match existing {
+            Some(r) if r.owned_by(client, scope) => r,
+            _ => Record::new(client, scope),
+        };
+        change(&mut record);
+        last = record;
+        if store.store(slot, &record.encode(), version) {
+            break;
+        }
+    }
+    Updated {
+        record: last,
+        evicted,
+    }
+}
+
+/// Reads the record of (client, scope) without changing it.
+pub(crate) fn read(
+    store: &mut dyn Store,
+    slots: u32,
+    client: IpAddr,
+    scope: Scope,
+) -> Option<Record> {
+    let slot = slot_of(store.seed(), client, scope, slots);
+    let (bytes, _) = store.load(slot);
+    bytes
+        .as_deref()
+        .and_then(Record::decode)
+        .filter(|r| r.owned_by(client, scope))
+}
+
+/// A `HashMap` store for tests and the CLI, with the same compare-and-swap semantics as the
+/// proxy's shared data.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    slots: std::collections::HashMap<u32, (Vec<u8>, u32)>,
+    next_version: u32,
+    seed: u64,
+}
+
+impl MemoryStore {
+    /// An empty store with a fixed seed (tests are deterministic).
+    pub fn new(seed: u64) -> MemoryStore {
+        MemoryStore {
+            seed,
+            ..MemoryStore::default()
+        }
+    }
+
+    /// Number of slots ever written: bounded by `AIWAF_STATE_SLOTS` whatever the traffic.
+    pub fn used_slots(&self) -> usize {
+        self.slots.len()
+    }
+}
+
+impl Store for MemoryStore {
+    fn load(&mut self, slot: u32) -> (Option<Vec<u8>>, u32) {
+        match self.slots.get(&slot) {
+            Some((b, v)) => (Some(b.clone()), *v),
+            None => (None, 0),
+        }
+    }
+
+    fn store(&mut self, slot: u32, bytes: &[u8], version: u32) -> bool {
+        let current = self.slots.get(&slot).map_or(0, |(_, v)| *v);
+        if version != 0 && version != current {
+            return false;
+        }
+        self.next_version += 1;
+        self.slots.insert(slot, (bytes.to_vec(), self.next_version));
+        true
+    }
+
+    fn seed(&self) -> u64 {
+        self.seed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip_and_reject_garbage() {
+        let mut r = Record::new("203.0.113.9".parse().unwrap(), Scope::Rule(3));
+        r.window = 7;
+        r.current = 21;
+        r.previous = 2;
+        r.blocked_until = 1_700_000_000_123;
+        r.offenses = 2;
+        r.reason = 5;
+        r.last_block = 1_700_000_000;
+        assert_eq!(Record::decode(&r.encode()), Some(r));
+        assert_eq!(Record::decode(b"garbage"), None);
+        assert_eq!(Record::decode(&[0u8; RECORD_LEN]), None);
+    }
+
+    #[test]
+    fn compare_and_swap_conflicts_are_retried() {
+        struct Flaky {
+            inner: MemoryStore,
+            fail_next: usize,
+        }
+        impl Store for Flaky {
+            fn load(&mut self, slot: u32) -> (Option<Vec<u8>>, u32) {
+                self.inner.load(slot)
+            }
+            fn store(&mut self, slot: u32, bytes: &[u8], version: u32) -> bool {
+                if self.fail_next > 0 {
+                    // Another worker wins the race: it increments the same counter.
+                    self.fail_next -= 1;
+                    let ip = "198.51.100.1".parse().unwrap();
+                    let mut other = read(&mut self.inner, 64, ip, Scope::Client)
+                        .unwrap_or(Record::new(ip, Scope::Client));
+                    other.current += 1;
+                    self.inner.store(slot, &other.encode(), 0);
+                    return false;
+                }
+                self.inner.store(slot, bytes, version)
+            }
+            fn seed(&self) -> u64 {
+                1
+            }
+        }
+        let mut s = Flaky {
+            inner: MemoryStore::new(1),
+            fail_next: 2,
+        };
+        let ip: IpAddr = "198.51.100.1".parse().unwrap();
+        let u = update(&mut s, 64, ip, Scope::Client, |r| r.current += 1);
+        // Two concurrent increments won the race, then ours applied on top: nothing is lost.
+        assert_eq!(u.record.current, 3);
+        assert_eq!(
+            read(&mut s.inner, 64, ip, Scope::Client).unwrap().current,
+            3
+        );
+    }
+
+    #[test]
+    fn a_million_clients_stay_within_the_slots() {
+        let mut s = MemoryStore::new(42);
+        let slots = 4096;
+        let mut evictions = 0u32;
+        for i in 0..1_000_000u32 {
+            let ip = IpAddr::V6(std::net::Ipv6Addr::from(
+                0x2001_0db8_0000_0000_0000_0000_0000_0000u128 | u128::from(i),
+            ));
+            if update(&mut s, slots, ip, Scope::Client, |r| r.current += 1).evicted {
+                evictions += 1;
+            }
+        }
+        assert!(
+            s.used_slots() <= slots as usize,
+            "{} slots used",
+            s.used_slots()
+        );
+        assert!(
+            s.used_slots() > slots as usize * 9 / 10,
+            "the hash spreads clients over the slots"
+        );
+        assert!(evictions > 990_000, "{evictions}");
+    }
+
+    #[test]
+    fn the_seed_changes_the_slot() {
+        let ip = "203.0.113.9".parse().unwrap();
+        let a = (0..8)
+            .map(|seed| slot_of(seed, ip, Scope::Client, 1 << 16))
+            .collect::<std::collections::HashSet<_>>();
+        assert!(a.len() > 4);
+    }
+}
