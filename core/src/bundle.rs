@@ -154,6 +154,10 @@ pub struct PathRule {
         skip_serializing_if = "Option::is_none"
     )]
     pub rate_limit: Option<RateLimitRule>,
+    /// Methods the routes under the prefix accept; others get 405 (`HEAD` goes with `GET`,
+    /// `OPTIONS` is always accepted for CORS preflight). Absent: any method.
+    #[serde(rename = "METHODS", default, skip_serializing_if = "Option::is_none")]
+    pub methods: Option<Vec<String>>,
 }
 
 /// `PATH_RULES[].RATE_LIMIT`; absent fields inherit the global `AIWAF_RATE_*` values.
@@ -238,7 +242,10 @@ settings! {
     /// Dynamic block durations in seconds for a client's 1st, 2nd, 3rd… block within 24 hours
     /// (AIWAF's reputation steps: 15 min, 1 h, 24 h).
     "AIWAF_BLOCKLIST_DURATIONS" blocklist_durations: Vec<u32> = vec![900, 3600, 86400];
-    /// Behaviour window for anomaly features, seconds.
+    /// 404s on non-exempt paths within `AIWAF_WINDOW_SECONDS` that blocklist a client (the
+    /// seed trainer's rule, applied live).
+    "AIWAF_NOT_FOUND_THRESHOLD" not_found_threshold: u32 = 6;
+    /// Behaviour window (anomaly features, 404 probing), seconds.
     "AIWAF_WINDOW_SECONDS" window_seconds: u32 = 60;
     /// Minimum seconds between a form's GET and its POST.
     "AIWAF_MIN_FORM_TIME" min_form_time: f64 = 1.0;

@@ -2,18 +2,22 @@
 
 use crate::bundle::{Action, Bundle, Mode};
 use crate::detect::header::HeaderCheck;
+use crate::detect::honeypot::Honeypot;
 use crate::detect::ip_block::IpBlock;
 use crate::detect::keyword::Keywords;
+use crate::detect::method::{MethodCheck, MethodRule};
+use crate::detect::not_found::NotFound;
 use crate::detect::payload::{BodyKind, PayloadCheck};
 use crate::detect::probe::Probe;
 use crate::detect::rate_limit::{Limits, RateLimit};
+use crate::detect::uuid_tamper::UuidTamper;
 use crate::detect::{DetectorId, DetectorSet, Finding, REGISTRY};
 use crate::error::Error;
 use crate::net::IpSet;
 use crate::normalize::{normalize_path, NormalizedPath};
 use crate::request::Request;
 use crate::state::{self, Scope, Store};
-use crate::verdict::Verdict;
+use crate::verdict::{ResponseCheck, Verdict};
 
 /// Everything a detector may look at for one request.
 pub(crate) struct Context<'r, 'a> {
@@ -49,6 +53,9 @@ fn exempt_path_skips() -> DetectorSet {
     s.insert(DetectorId::Keyword);
     s.insert(DetectorId::Header);
     s.insert(DetectorId::RateLimit);
+    s.insert(DetectorId::Honeypot);
+    s.insert(DetectorId::UuidTamper);
+    s.insert(DetectorId::NotFound);
     s
 }
 
@@ -62,8 +69,7 @@ pub struct Engine {
     exempt_ips: IpSet,
     exempt_paths: Vec<String>,
     rules: Vec<CompiledRule>,
-    /// Settings given for layers this build does not enforce yet (named in warnings).
-    not_enforced: Vec<&'static str>,
+
     ip_block: IpBlock,
     rate_limit: RateLimit,
     /// Dynamic block durations, milliseconds, by offense count.
@@ -73,6 +79,10 @@ pub struct Engine {
     probe: Probe,
     keyword: Keywords,
     header: HeaderCheck,
+    method: MethodCheck,
+    honeypot: Honeypot,
+    uuid: UuidTamper,
+    not_found: NotFound,
 }
 
 /// Normalises a configured prefix the way request paths are normalised, minus the trailing `/`.
@@ -86,7 +96,7 @@ fn normalize_prefix(prefix: &str) -> String {
 }
 
 /// `path` is under `prefix` (segment boundary; the empty prefix covers everything).
-fn under(path: &str, prefix: &str) -> bool {
+pub(crate) fn under(path: &str, prefix: &str) -> bool {
     prefix.is_empty()
         || (path.starts_with(prefix)
             && matches!(path.as_bytes().get(prefix.len()), None | Some(b'/')))
@@ -126,6 +136,18 @@ impl Engine {
                 "must list at least one duration, each at least 1 second",
             ));
         }
+        if s.not_found_threshold == 0 {
+            return Err(Error::invalid(
+                "settings.AIWAF_NOT_FOUND_THRESHOLD",
+                "must be at least 1",
+            ));
+        }
+        if s.uuid_score_block_threshold < 1 || s.uuid_score_window_seconds == 0 {
+            return Err(Error::invalid(
+                "settings.AIWAF_UUID_SCORE_BLOCK_THRESHOLD",
+                "the threshold and AIWAF_UUID_SCORE_WINDOW_SECONDS must be at least 1",
+            ));
+        }
         if s.rate_window == 0 {
             return Err(Error::invalid(
                 "settings.AIWAF_RATE_WINDOW",
@@ -159,6 +181,7 @@ impl Engine {
             }
         }
         let mut rules = Vec::with_capacity(s.path_rules.len());
+        let mut method_rules = Vec::new();
         for (i, rule) in s.path_rules.iter().enumerate() {
             if !rule.prefix.starts_with('/') {
                 return Err(Error::invalid(
@@ -209,6 +232,20 @@ impl Engine {
                     },
                 ));
             }
+            if let Some(methods) = &rule.methods {
+                for (j, m) in methods.iter().enumerate() {
+                    if m.is_empty() || !m.bytes().all(|b| b.is_ascii_alphabetic()) {
+                        return Err(Error::invalid(
+                            format!("settings.PATH_RULES[{i}].METHODS[{j}]"),
+                            format!("`{m}` is not an HTTP method"),
+                        ));
+                    }
+                }
+                method_rules.push(MethodRule {
+                    prefix: normalize_prefix(&rule.prefix),
+                    methods: methods.iter().map(|m| m.to_ascii_uppercase()).collect(),
+                });
+            }
             rules.push(CompiledRule {
                 prefix: normalize_prefix(&rule.prefix),
                 disabled,
@@ -217,17 +254,21 @@ impl Engine {
         }
         // Most specific first; equal prefixes keep their written order (the first one wins).
         rules.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
+        method_rules.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
         let mut exempt_ips = IpSet::default();
         for (i, net) in s.exempt_ips.iter().enumerate() {
             exempt_ips.insert(*net, i);
         }
         let mut actions = [Action::Reject; REGISTRY.len()];
         actions[index(DetectorId::RateLimit)] = Action::Blocklist;
+        actions[index(DetectorId::NotFound)] = Action::Blocklist;
+        if !s.uuid_score_enabled {
+            actions[index(DetectorId::UuidTamper)] = Action::Off;
+        }
         for (id, cfg) in &bundle.detectors {
             actions[index(*id)] = cfg.action;
         }
         Ok(Engine {
-            not_enforced: not_enforced(bundle),
             version: bundle
                 .version
                 .clone()
@@ -249,6 +290,10 @@ impl Engine {
             probe: Probe::new(&s.file_extensions),
             keyword: Keywords::new(bundle, now),
             header: HeaderCheck::new(s),
+            method: MethodCheck::new(method_rules),
+            honeypot: Honeypot::new(s),
+            uuid: UuidTamper::new(s),
+            not_found: NotFound::new(s),
         })
     }
 
@@ -292,11 +337,7 @@ impl Engine {
         if self.exempt_paths.iter().any(String::is_empty) {
             w.push("AIWAF_EXEMPT_PATHS contains `/`: this exemption covers every path".to_string());
         }
-        for key in &self.not_enforced {
-            w.push(format!(
-                "{key} is accepted but not enforced by this build yet"
-            ));
-        }
+
         if self.mode == Mode::Monitor {
             w.push("mode is `monitor`: nothing is blocked".to_string());
         }
@@ -314,6 +355,8 @@ impl Engine {
             // A page pulls dozens of assets: they neither prove a browser nor count as load.
             disabled.insert(DetectorId::Header);
             disabled.insert(DetectorId::RateLimit);
+            disabled.insert(DetectorId::Honeypot);
+            disabled.insert(DetectorId::NotFound);
         }
         (disabled, rule.and_then(|r| r.rate))
     }
@@ -359,11 +402,60 @@ impl Engine {
                 DetectorId::Probe => self.probe.inspect(&ctx),
                 DetectorId::Keyword => self.keyword.inspect(&ctx),
                 DetectorId::Header => self.header.inspect(&ctx),
+                DetectorId::Method => self.method.inspect(&ctx),
+                DetectorId::Honeypot => self.honeypot.inspect(&ctx, store),
+                DetectorId::UuidTamper => {
+                    let (finding, score_response) = self.uuid.inspect(&ctx, store);
+                    verdict.response.uuid = score_response;
+                    finding
+                }
+                DetectorId::NotFound => {
+                    // Judged on the upstream's status, in `inspect_response`.
+                    verdict.response.not_found = true;
+                    None
+                }
             };
             if let Some(f) = finding {
                 if self.record(&mut verdict, f, &ctx, store) {
                     return verdict;
                 }
+            }
+        }
+        verdict
+    }
+
+    /// Decides on the upstream's response status for a request whose verdict asked for it
+    /// ([`Verdict::response`]): UUID scoring and 404 probing. A blocking verdict means the
+    /// response must be replaced by the block response.
+    pub fn inspect_response(
+        &self,
+        req: &Request<'_>,
+        check: ResponseCheck,
+        status: u16,
+        now_ms: u64,
+        store: &mut dyn Store,
+    ) -> Verdict {
+        let mut verdict = Verdict::default();
+        if !check.is_needed() {
+            return verdict;
+        }
+        let path = normalize_path(req.raw_path());
+        let ctx = Context {
+            req,
+            path: &path,
+            now: now_ms / 1000,
+            now_ms,
+        };
+        if check.uuid {
+            if let Some(f) = self.uuid.inspect_response(&ctx, store, status) {
+                if self.record(&mut verdict, f, &ctx, store) {
+                    return verdict;
+                }
+            }
+        }
+        if check.not_found {
+            if let Some(f) = self.not_found.inspect_response(&ctx, store, status) {
+                self.record(&mut verdict, f, &ctx, store);
             }
         }
         verdict
@@ -493,44 +585,6 @@ impl Engine {
     }
 }
 
-/// Keys set to non-default values for layers that have no detector in this build (UUID
-/// tamper, honeypot timing, anomaly model): the operator must hear that they do
-/// nothing yet rather than believe they are protected.
-fn not_enforced(bundle: &Bundle) -> Vec<&'static str> {
-    let (s, d) = (&bundle.settings, crate::bundle::Settings::default());
-    let mut keys = Vec::new();
-    let mut check = |changed: bool, key: &'static str| {
-        if changed {
-            keys.push(key);
-        }
-    };
-
-    check(
-        (s.min_form_time, s.max_page_time) != (d.min_form_time, d.max_page_time),
-        "AIWAF_MIN_FORM_TIME/AIWAF_MAX_PAGE_TIME",
-    );
-    check(
-        (
-            s.uuid_score_enabled,
-            s.uuid_score_window_seconds,
-            s.uuid_score_block_threshold,
-            s.uuid_score_malformed_weight,
-            s.uuid_score_not_found_weight,
-            s.uuid_score_success_decay,
-        ) != (
-            d.uuid_score_enabled,
-            d.uuid_score_window_seconds,
-            d.uuid_score_block_threshold,
-            d.uuid_score_malformed_weight,
-            d.uuid_score_not_found_weight,
-            d.uuid_score_success_decay,
-        ),
-        "AIWAF_UUID_SCORE_*",
-    );
-    check(s.window_seconds != d.window_seconds, "AIWAF_WINDOW_SECONDS");
-    keys
-}
-
 fn index(id: DetectorId) -> usize {
     REGISTRY.iter().position(|r| *r == id).unwrap_or(0)
 }
@@ -623,7 +677,19 @@ pub(crate) mod testutil {
             DetectorId::Probe => e.probe.inspect(&ctx),
             DetectorId::Keyword => e.keyword.inspect(&ctx),
             DetectorId::Header => e.header.inspect(&ctx),
+            DetectorId::Method => e.method.inspect(&ctx),
+            DetectorId::Honeypot => e.honeypot.inspect(&ctx, &mut crate::MemoryStore::new(0)),
+            DetectorId::UuidTamper => e.uuid.inspect(&ctx, &mut crate::MemoryStore::new(0)).0,
+            DetectorId::NotFound => None,
         }
+    }
+
+    /// Runs only the method detector on `method path` of `bundle`.
+    pub(crate) fn finding_with_method(bundle: &str, method: &str, path: &str) -> Option<Finding> {
+        let e = engine(bundle);
+        let h = headers(method, path, BROWSER);
+        let req = Request::from_pseudo_headers(&h, Some("198.51.100.1".parse().unwrap()), None);
+        run_one(&e, DetectorId::Method, &req)
     }
 }
 

@@ -42,4 +42,4 @@ pub use crate::net::{IpNet, IpSet};
 pub use crate::normalize::{normalize_path, NormalizedPath};
 pub use crate::request::Request;
 pub use crate::state::{MemoryStore, Store};
-pub use crate::verdict::{block_response, log_line, BlockResponse, Verdict};
+pub use crate::verdict::{block_response, log_line, BlockResponse, ResponseCheck, Verdict};

@@ -37,6 +37,8 @@ pub(crate) enum Scope {
     Client,
     /// The client under one `PATH_RULES` prefix with its own `RATE_LIMIT`.
     Rule(u16),
+    /// The client on one route (16-bit hash of the normalised path): honeypot form timing.
+    Route(u16),
 }
 
 impl Scope {
@@ -44,6 +46,7 @@ impl Scope {
         match self {
             Scope::Client => (0, 0),
             Scope::Rule(i) => (1, i),
+            Scope::Route(h) => (2, h),
         }
     }
 }
@@ -68,10 +71,20 @@ pub(crate) struct Record {
     pub(crate) reason: u8,
     /// When the last block started, Unix seconds.
     pub(crate) last_block: u32,
+    /// Route scope: when the client last loaded the page, Unix milliseconds (0: never).
+    pub(crate) page_loaded: u64,
+    /// UUID tamper score in the current UUID window.
+    pub(crate) uuid_score: i16,
+    /// Start of the UUID window, Unix seconds.
+    pub(crate) uuid_since: u32,
+    /// 404s on non-exempt paths in the current window.
+    pub(crate) not_found: u16,
+    /// Start of the 404 window, Unix seconds.
+    pub(crate) not_found_since: u32,
 }
 
-const RECORD_LEN: usize = 48;
-const RECORD_VERSION: u8 = 1;
+const RECORD_LEN: usize = 72;
+const RECORD_VERSION: u8 = 2;
 /// Compare-and-swap attempts before an update is given up (the request is then judged on what
 /// was read; contention on one client's slot is that client's own concurrent requests).
 const MAX_ATTEMPTS: usize = 8;
@@ -104,6 +117,11 @@ impl Record {
         b[40] = self.offenses;
         b[41] = self.reason;
         b[44..48].copy_from_slice(&self.last_block.to_le_bytes());
+        b[48..56].copy_from_slice(&self.page_loaded.to_le_bytes());
+        b[56..58].copy_from_slice(&self.uuid_score.to_le_bytes());
+        b[58..62].copy_from_slice(&self.uuid_since.to_le_bytes());
+        b[62..64].copy_from_slice(&self.not_found.to_le_bytes());
+        b[64..68].copy_from_slice(&self.not_found_since.to_le_bytes());
         b
     }
 
@@ -115,8 +133,11 @@ impl Record {
         let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
         let mut client = [0u8; 16];
         client.copy_from_slice(&b[4..20]);
-        let mut until = [0u8; 8];
-        until.copy_from_slice(&b[32..40]);
+        let u64_at = |i: usize| {
+            let mut x = [0u8; 8];
+            x.copy_from_slice(&b[i..i + 8]);
+            u64::from_le_bytes(x)
+        };
         Some(Record {
             kind: b[1],
             scope: u16::from_le_bytes([b[2], b[3]]),
@@ -124,10 +145,15 @@ impl Record {
             window: u32_at(20),
             current: u32_at(24),
             previous: u32_at(28),
-            blocked_until: u64::from_le_bytes(until),
+            blocked_until: u64_at(32),
             offenses: b[40],
             reason: b[41],
             last_block: u32_at(44),
+            page_loaded: u64_at(48),
+            uuid_score: i16::from_le_bytes([b[56], b[57]]),
+            uuid_since: u32_at(58),
+            not_found: u16::from_le_bytes([b[62], b[63]]),
+            not_found_since: u32_at(64),
         })
     }
 }
@@ -270,6 +296,11 @@ mod tests {
         r.offenses = 2;
         r.reason = 5;
         r.last_block = 1_700_000_000;
+        r.page_loaded = 1_700_000_000_500;
+        r.uuid_score = -4;
+        r.uuid_since = 1_700_000_001;
+        r.not_found = 5;
+        r.not_found_since = 1_700_000_002;
         assert_eq!(Record::decode(&r.encode()), Some(r));
         assert_eq!(Record::decode(b"garbage"), None);
         assert_eq!(Record::decode(&[0u8; RECORD_LEN]), None);

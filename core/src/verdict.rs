@@ -15,6 +15,25 @@ pub struct Verdict {
     pub blocked: bool,
     /// A per-client state slot held another client's record and was taken over (a metric).
     pub evicted: bool,
+    /// What must be judged on the upstream's response (pass it to `Engine::inspect_response`).
+    pub response: ResponseCheck,
+}
+
+/// Response-phase checks a request asked for; the filter reads the response status only when
+/// one is needed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResponseCheck {
+    /// The request carried a valid UUID: score the status (404 +1, success −2).
+    pub(crate) uuid: bool,
+    /// Count a 404 toward probing.
+    pub(crate) not_found: bool,
+}
+
+impl ResponseCheck {
+    /// True when the response status must be passed to the engine.
+    pub fn is_needed(self) -> bool {
+        self.uuid || self.not_found
+    }
 }
 
 impl Verdict {
@@ -63,6 +82,8 @@ struct JsonBody<'a> {
 /// otherwise.
 pub fn block_response(finding: &Finding, json: bool) -> BlockResponse {
     let error = match finding.status {
+        405 => "method_not_allowed",
+        409 => "page_expired",
         413 => "payload_inspection_limit",
         429 => "too_many_requests",
         _ => "blocked",

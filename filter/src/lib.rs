@@ -8,7 +8,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use aiwaf_core::{block_response, log_line, BodyKind, Bundle, Engine, Request, Store, Verdict};
+use aiwaf_core::{
+    block_response, log_line, BodyKind, Bundle, Engine, Request, ResponseCheck, Store, Verdict,
+};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
@@ -65,6 +67,7 @@ impl RootContext for AiwafRoot {
             client: None,
             protocol: None,
             body_plan: None,
+            response_check: ResponseCheck::default(),
         }))
     }
 
@@ -82,6 +85,8 @@ struct AiwafRequest {
     protocol: Option<String>,
     /// Set when the body must be inspected before the request may continue.
     body_plan: Option<(BodyKind, usize)>,
+    /// What the engine wants to judge on the upstream's response status.
+    response_check: ResponseCheck,
 }
 
 impl AiwafRequest {
@@ -141,6 +146,7 @@ impl HttpContext for AiwafRequest {
         let engine = Rc::clone(&self.engine);
         let mut store = self.store;
         let verdict = engine.inspect(&self.request(), now, &mut store);
+        self.response_check = verdict.response;
         if self.act(&verdict) {
             return Action::Pause;
         }
@@ -151,6 +157,10 @@ impl HttpContext for AiwafRequest {
             self.body_plan = self.engine.body_plan(&self.request());
         }
         Action::Continue
+    }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        self.judge_response()
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
@@ -169,6 +179,30 @@ impl HttpContext for AiwafRequest {
         let verdict = self
             .engine
             .inspect_body(&self.request(), kind, &body, now, &mut store);
+        if self.act(&verdict) {
+            return Action::Pause;
+        }
+        Action::Continue
+    }
+}
+
+impl AiwafRequest {
+    /// Replaces the upstream's response when its status tips a score over (UUID tamper, 404
+    /// probing).
+    fn judge_response(&mut self) -> Action {
+        if !self.response_check.is_needed() {
+            return Action::Continue;
+        }
+        let status = self
+            .get_http_response_header(":status")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let now = unix_millis(self.get_current_time());
+        let mut store = self.store;
+        let check = std::mem::take(&mut self.response_check);
+        let verdict = self
+            .engine
+            .inspect_response(&self.request(), check, status, now, &mut store);
         if self.act(&verdict) {
             return Action::Pause;
         }

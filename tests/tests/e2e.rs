@@ -581,3 +581,136 @@ fn per_client_state_memory_is_bounded() {
         "Envoy's heap grew {growth} bytes over 8,000 new clients ({before} -> {after})"
     );
 }
+
+/// A browser-like form POST of `body` to `target` from `client`.
+fn form_post(envoy: &Envoy, target: &str, client: &str, body: &str) -> Response {
+    send(
+        envoy
+            .client()
+            .request("POST", target)
+            .headers(browser_headers())
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .xff(client)
+            .body(body),
+    )
+}
+
+#[test]
+fn malformed_uuids_are_blocked_and_uuid_enumeration_is_stopped_on_the_response() {
+    let envoy = start("{}");
+    let resp = send(browser_get(
+        &envoy,
+        "/api/items/123e4567-e89b-12d3-a456-42661417400z",
+    ));
+    assert_status(&resp, 403, "a malformed UUID");
+    let resp = send(browser_get(&envoy, "/items?uuid=bad"));
+    assert_status(&resp, 403, "a malformed ?uuid=");
+    // Valid UUIDs that the upstream answers 404: four pass through as 404, the fifth 404 is
+    // replaced by a 403 (the backend answers 404 under /missing).
+    let client = fresh_ip();
+    let statuses: Vec<u16> = (0..5)
+        .map(|i| {
+            let target = format!("/missing/items/123e4567-e89b-12d3-a456-42661417400{i}");
+            send(envoy.client().browser_get(&target).xff(&client)).status
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [404, 404, 404, 404, 403],
+        "UUID 404 scoring, shared by both workers"
+    );
+    // A client fetching existing objects is never scored up.
+    let other = fresh_ip();
+    for i in 0..8 {
+        let target = format!("/items/123e4567-e89b-12d3-a456-42661417400{i}");
+        assert_passed(
+            &send(envoy.client().browser_get(&target).xff(&other)),
+            "existing objects",
+        );
+    }
+}
+
+#[test]
+fn a_client_collecting_404s_is_blocklisted() {
+    let envoy = start("{}");
+    let client = fresh_ip();
+    let statuses: Vec<u16> = (0..6)
+        .map(|i| {
+            send(
+                envoy
+                    .client()
+                    .browser_get(&format!("/missing/page{i}"))
+                    .xff(&client),
+            )
+            .status
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [404, 404, 404, 404, 404, 403],
+        "the 6th 404 blocklists"
+    );
+    assert_status(
+        &send(envoy.client().browser_get("/").xff(&client)),
+        403,
+        "then everything",
+    );
+    assert_passed(&send(browser_get(&envoy, "/")), "another client");
+}
+
+#[test]
+fn forms_posted_too_fast_are_blocked_per_client_and_route() {
+    let envoy = start(r#"{"settings":{"AIWAF_MIN_FORM_TIME":0.3,"AIWAF_MAX_PAGE_TIME":1.0}}"#);
+    let client = fresh_ip();
+    assert_passed(
+        &send(envoy.client().browser_get("/contact").xff(&client)),
+        "the page",
+    );
+    assert_status(
+        &form_post(&envoy, "/contact", &client, "msg=hi"),
+        403,
+        "posted at once",
+    );
+    // The same client's other form, and the same form from another client: no page load.
+    assert_passed(
+        &form_post(&envoy, "/feedback", &client, "msg=hi"),
+        "another route",
+    );
+    assert_passed(
+        &form_post(&envoy, "/contact", &fresh_ip(), "msg=hi"),
+        "another client",
+    );
+    // A person takes longer than AIWAF_MIN_FORM_TIME (the timing is what is under test).
+    let person = fresh_ip();
+    assert_passed(
+        &send(envoy.client().browser_get("/contact").xff(&person)),
+        "the page",
+    );
+    std::thread::sleep(std::time::Duration::from_millis(450));
+    assert_passed(
+        &form_post(&envoy, "/contact", &person, "msg=hi"),
+        "after 0.45 s",
+    );
+    // A stale page gets 409, once.
+    let slow = fresh_ip();
+    assert_passed(
+        &send(envoy.client().browser_get("/contact").xff(&slow)),
+        "the page",
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1_200));
+    let resp = form_post(&envoy, "/contact", &slow, "msg=hi");
+    assert_status(&resp, 409, "posted after AIWAF_MAX_PAGE_TIME");
+    assert_passed(&form_post(&envoy, "/contact", &slow, "msg=hi"), "reposted");
+}
+
+#[test]
+fn a_method_the_route_does_not_accept_gets_405() {
+    let envoy = start(r#"{"settings":{"PATH_RULES":[{"PREFIX":"/health/","METHODS":["GET"]}]}}"#);
+    let client = fresh_ip();
+    let resp = form_post(&envoy, "/health", &client, "x=1");
+    assert_status(&resp, 405, "POST to a GET-only route");
+    assert_passed(
+        &send(envoy.client().browser_get("/health").xff(&client)),
+        "GET, and no lockout",
+    );
+}

@@ -4,11 +4,15 @@
 //! label and the `detector` field of a block log line, so a log line leads straight to code.
 
 pub(crate) mod header;
+pub(crate) mod honeypot;
 pub(crate) mod ip_block;
 pub(crate) mod keyword;
+pub(crate) mod method;
+pub(crate) mod not_found;
 pub(crate) mod payload;
 pub(crate) mod probe;
 pub(crate) mod rate_limit;
+pub(crate) mod uuid_tamper;
 
 use std::fmt;
 
@@ -29,6 +33,14 @@ pub enum DetectorId {
     Keyword,
     /// Required headers, user agents, header combinations, quality score and size caps.
     Header,
+    /// A method the route does not accept (405).
+    Method,
+    /// Form posted too soon after its page was loaded (403), or too late (409).
+    Honeypot,
+    /// Malformed UUIDs and UUID enumeration answered by 404s.
+    UuidTamper,
+    /// Too many 404s on non-exempt paths in the window (probing).
+    NotFound,
 }
 
 /// The order detectors run in: cheapest and strongest evidence first. The first rejecting
@@ -39,7 +51,11 @@ pub const REGISTRY: &[DetectorId] = &[
     DetectorId::Payload,
     DetectorId::Probe,
     DetectorId::Keyword,
+    DetectorId::Method,
     DetectorId::Header,
+    DetectorId::Honeypot,
+    DetectorId::UuidTamper,
+    DetectorId::NotFound,
 ];
 
 impl DetectorId {
@@ -52,6 +68,10 @@ impl DetectorId {
             DetectorId::Probe => "probe",
             DetectorId::Keyword => "keyword",
             DetectorId::Header => "header",
+            DetectorId::Method => "method",
+            DetectorId::Honeypot => "honeypot",
+            DetectorId::UuidTamper => "uuid_tamper",
+            DetectorId::NotFound => "not_found",
         }
     }
 
@@ -127,6 +147,11 @@ impl DetectorSet {
             "probe" => &[Probe],
             "keyword" => &[Keyword],
             "header" => &[Header],
+            "method" => &[Method],
+            "not_found" => &[NotFound],
+            // AIWAF's honeypot middleware also ran its method policy.
+            "honeypot" | "HoneypotTimingMiddleware" => &[Honeypot, Method],
+            "uuid_tamper" | "UUIDTamperMiddleware" => &[UuidTamper],
             // AIWAF's IP/keyword middleware also ran the SQL inspection. The client blocklist is
             // deliberately not path-scoped: a blocked client is blocked everywhere.
             "ip_keyword_block" | "IPAndKeywordBlockMiddleware" => &[Payload, Probe, Keyword],
@@ -134,10 +159,6 @@ impl DetectorSet {
             "rate_limit" | "RateLimitMiddleware" => &[RateLimit],
             "ai_anomaly"
             | "AIAnomalyMiddleware"
-            | "honeypot"
-            | "HoneypotTimingMiddleware"
-            | "uuid_tamper"
-            | "UUIDTamperMiddleware"
             | "geo_block"
             | "GeoBlockMiddleware"
             | "logging"

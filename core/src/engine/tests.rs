@@ -285,16 +285,6 @@ fn warns_about_catch_all_exemptions() {
     assert!(e.warnings().iter().any(|w| w.contains("every path")));
 }
 
-#[test]
-fn warns_about_settings_this_build_does_not_enforce() {
-    let e = engine(r#"{"settings":{"AIWAF_UUID_SCORE_BLOCK_THRESHOLD":9}}"#);
-    assert!(e
-        .warnings()
-        .iter()
-        .any(|w| w.contains("AIWAF_UUID_SCORE_*") && w.contains("not enforced")));
-    assert!(engine("{}").warnings().is_empty());
-}
-
 /// Sends `n` browser GETs of `target` from `client`, `gap_ms` apart from `start_ms`, through one
 /// store; returns the status codes (200 for allowed).
 fn burst(
@@ -512,5 +502,250 @@ fn rate_limit_actions_are_configurable() {
         browser,
         [403],
         "blocklisted by the header detector, as configured"
+    );
+}
+
+/// One request at `now_ms` through `store`; returns the verdict.
+fn at(
+    e: &crate::Engine,
+    store: &mut MemoryStore,
+    method: &str,
+    target: &str,
+    extra: &[(&str, &str)],
+    client: &str,
+    now_ms: u64,
+) -> Verdict {
+    let h = headers(method, target, extra);
+    let req = Request::from_pseudo_headers(&h, Some(client.parse().unwrap()), Some("HTTP/1.1"));
+    e.inspect(&req, now_ms, store)
+}
+
+/// The upstream answered `status` to `target`, asked after `verdict`.
+fn answered(
+    e: &crate::Engine,
+    store: &mut MemoryStore,
+    verdict: &Verdict,
+    target: &str,
+    client: &str,
+    status: u16,
+    now_ms: u64,
+) -> Verdict {
+    let h = headers("GET", target, BROWSER);
+    let req = Request::from_pseudo_headers(&h, Some(client.parse().unwrap()), Some("HTTP/1.1"));
+    e.inspect_response(&req, verdict.response, status, now_ms, store)
+}
+
+const FORM: &[(&str, &str)] = &[
+    ("user-agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"),
+    ("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
+    ("accept-language", "en-US,en;q=0.9"),
+    ("accept-encoding", "gzip, deflate, br"),
+    ("content-type", "application/x-www-form-urlencoded"),
+];
+
+#[test]
+fn honeypot_times_forms_per_client_and_route() {
+    let e = engine("{}");
+    let mut s = MemoryStore::new(3);
+    let t = 1_000_000_000;
+    assert!(at(&e, &mut s, "GET", "/contact", BROWSER, "203.0.113.9", t).is_clean());
+    // Posted 200 ms after the page: a bot.
+    let v = at(&e, &mut s, "POST", "/contact", FORM, "203.0.113.9", t + 200);
+    assert_eq!(blocked_by(&v), Some(("honeypot", "form_too_fast")));
+    // Another route of the same client, and the same route of another client behind the same
+    // office: no page load recorded, so nothing to judge (AIWAF blocked both).
+    assert!(at(
+        &e,
+        &mut s,
+        "POST",
+        "/newsletter",
+        FORM,
+        "203.0.113.9",
+        t + 300
+    )
+    .is_clean());
+    assert!(at(
+        &e,
+        &mut s,
+        "POST",
+        "/contact",
+        FORM,
+        "203.0.113.10",
+        t + 300
+    )
+    .is_clean());
+    // A person: 5 s later.
+    assert!(at(
+        &e,
+        &mut s,
+        "POST",
+        "/contact",
+        FORM,
+        "203.0.113.9",
+        t + 5_000
+    )
+    .is_clean());
+    // Stale page: 409 once, then the page load is forgotten.
+    let v = at(
+        &e,
+        &mut s,
+        "POST",
+        "/contact",
+        FORM,
+        "203.0.113.9",
+        t + 241_000,
+    );
+    assert_eq!(
+        v.blocking().map(|f| (f.status, f.reason)),
+        Some((409, "page_expired"))
+    );
+    assert!(at(
+        &e,
+        &mut s,
+        "POST",
+        "/contact",
+        FORM,
+        "203.0.113.9",
+        t + 242_000
+    )
+    .is_clean());
+    // Images and XHR do not start the timer; login forms get AIWAF's 0.1 s.
+    let xhr: Vec<(&str, &str)> = BROWSER
+        .iter()
+        .map(|(k, v)| {
+            if *k == "accept" {
+                (*k, "application/json")
+            } else {
+                (*k, *v)
+            }
+        })
+        .collect();
+    assert!(at(&e, &mut s, "GET", "/signup", &xhr, "203.0.113.11", t).is_clean());
+    assert!(at(&e, &mut s, "POST", "/signup", FORM, "203.0.113.11", t + 10).is_clean());
+    at(&e, &mut s, "GET", "/login", BROWSER, "203.0.113.12", t);
+    assert!(at(&e, &mut s, "POST", "/login", FORM, "203.0.113.12", t + 300).is_clean());
+    at(&e, &mut s, "GET", "/login", BROWSER, "203.0.113.13", t);
+    let v = at(&e, &mut s, "POST", "/login", FORM, "203.0.113.13", t + 50);
+    assert_eq!(blocked_by(&v), Some(("honeypot", "form_too_fast")));
+}
+
+#[test]
+fn uuid_tampering_is_scored_on_requests_and_responses() {
+    let e = engine("{}");
+    let mut s = MemoryStore::new(3);
+    let t = 1_000_000_000;
+    let good = "/api/items/123e4567-e89b-12d3-a456-426614174000";
+    // Malformed: +5 reaches the threshold at once.
+    let v = at(
+        &e,
+        &mut s,
+        "GET",
+        "/api/items/123e4567-e89b-12d3-a456-42661417400z",
+        BROWSER,
+        "203.0.113.20",
+        t,
+    );
+    assert_eq!(blocked_by(&v), Some(("uuid_tamper", "uuid_tamper")));
+    let v = at(
+        &e,
+        &mut s,
+        "GET",
+        "/items?uuid=bad",
+        BROWSER,
+        "203.0.113.21",
+        t,
+    );
+    assert_eq!(blocked_by(&v), Some(("uuid_tamper", "uuid_tamper")));
+    // Enumeration: valid UUIDs answered 404, the 5th response is replaced.
+    let mut last = Verdict::default();
+    for i in 0..5 {
+        let v = at(&e, &mut s, "GET", good, BROWSER, "203.0.113.22", t + i);
+        assert!(v.is_clean() && v.response.is_needed());
+        last = answered(&e, &mut s, &v, good, "203.0.113.22", 404, t + i);
+        assert_eq!(last.blocked, i == 4, "404 number {}", i + 1);
+    }
+    assert_eq!(blocked_by(&last), Some(("uuid_tamper", "uuid_tamper")));
+    // Successes pay back: 4 misses, 1 hit (-2), 2 misses stays below 5. (404 probing is off
+    // here: seven 404s would trip it, which is its own detector's job.)
+    let e = engine(r#"{"detectors":{"not_found":{"action":"off"}}}"#);
+    let c = "203.0.113.23";
+    for (i, status) in [404, 404, 404, 404, 200, 404, 404].into_iter().enumerate() {
+        let v = at(&e, &mut s, "GET", good, BROWSER, c, t + i as u64);
+        assert!(!answered(&e, &mut s, &v, good, c, status, t + i as u64).blocked);
+    }
+    // The window: 4 misses, a minute passes, 4 more is a fresh window.
+    let c = "203.0.113.24";
+    for i in 0..8u64 {
+        let when = t + if i < 4 { i } else { 61_000 + i };
+        let v = at(&e, &mut s, "GET", good, BROWSER, c, when);
+        assert!(!answered(&e, &mut s, &v, good, c, 404, when).blocked);
+    }
+    // Off switch.
+    let off = engine(r#"{"settings":{"AIWAF_UUID_SCORE_ENABLED":false}}"#);
+    assert!(at(
+        &off,
+        &mut s,
+        "GET",
+        "/items?uuid=bad",
+        BROWSER,
+        "203.0.113.25",
+        t
+    )
+    .is_clean());
+}
+
+#[test]
+fn not_found_probing_blocklists_after_six() {
+    let e = engine("{}");
+    let mut s = MemoryStore::new(3);
+    let t = 1_000_000_000;
+    let c = "203.0.113.30";
+    for i in 0..6u64 {
+        let target = format!("/missing/{i}");
+        let v = at(&e, &mut s, "GET", &target, BROWSER, c, t + i);
+        let r = answered(&e, &mut s, &v, &target, c, 404, t + i);
+        assert_eq!(r.blocked, i == 5, "404 number {}", i + 1);
+    }
+    let v = at(&e, &mut s, "GET", "/", BROWSER, c, t + 10);
+    assert_eq!(blocked_by(&v), Some(("ip_block", "dynamic_block")));
+    // Static assets and exempt paths do not count.
+    let c = "203.0.113.31";
+    for i in 0..10u64 {
+        for target in ["/static/old.css", "/health/x", "/img/gone.png"] {
+            let v = at(&e, &mut s, "GET", target, BROWSER, c, t + i);
+            assert!(
+                !answered(&e, &mut s, &v, target, c, 404, t + i).blocked,
+                "{target}"
+            );
+        }
+    }
+}
+
+#[test]
+fn method_misuse_is_405_without_blocklisting() {
+    let e = engine(r#"{"settings":{"PATH_RULES":[{"PREFIX":"/health/","METHODS":["GET"]}]}}"#);
+    let mut s = MemoryStore::new(3);
+    let v = at(
+        &e,
+        &mut s,
+        "POST",
+        "/health",
+        BROWSER,
+        "203.0.113.40",
+        1_000,
+    );
+    let f = v.blocking().unwrap();
+    assert_eq!((f.status, f.detector.as_str()), (405, "method"));
+    assert!(block_response(f, true).body.contains("method_not_allowed"));
+    assert!(
+        at(&e, &mut s, "GET", "/", BROWSER, "203.0.113.40", 2_000).is_clean(),
+        "one mistake, no lockout"
+    );
+    let bad = crate::Engine::from_json(
+        br#"{"settings":{"PATH_RULES":[{"PREFIX":"/a","METHODS":["G T"]}]}}"#,
+    );
+    assert_eq!(
+        bad.unwrap_err().key(),
+        Some("settings.PATH_RULES[0].METHODS[0]")
     );
 }
