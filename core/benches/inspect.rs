@@ -55,6 +55,31 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    // The per-request cost of the shared state (rate window read-modify-write, honeypot page
+    // stamp): the same request with the stateful detectors off, in the same run.
+    let stateless = Engine::from_json(
+        br#"{"detectors":{"rate_limit":{"action":"off"},"honeypot":{"action":"off"},
+             "uuid_tamper":{"action":"off"},"not_found":{"action":"off"}}}"#,
+    )
+    .expect("stateless bundle");
+    let h = headers("/products/42/reviews");
+    c.bench_function("benign_page_without_state", |b| {
+        b.iter(|| {
+            let req = Request::from_pseudo_headers(black_box(&h), client, Some("HTTP/1.1"));
+            now_ms += 1000;
+            black_box(stateless.inspect(&req, now_ms, &mut store))
+        })
+    });
+    // A million distinct clients through 16384 slots: every request evicts (worst case).
+    let mut i = 0u32;
+    c.bench_function("benign_page_new_client_each_request", |b| {
+        b.iter(|| {
+            i = i.wrapping_add(1);
+            let ip = std::net::IpAddr::V4(std::net::Ipv4Addr::from(0x6440_0000 | (i % 1_000_000)));
+            let req = Request::from_pseudo_headers(black_box(&h), Some(ip), Some("HTTP/1.1"));
+            black_box(engine.inspect(&req, now_ms, &mut store))
+        })
+    });
     let form = b"user=alice&password=correct+horse+battery+staple&remember=on";
     c.bench_function("benign_form_body", |b| {
         let h = headers("/login");
