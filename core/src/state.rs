@@ -179,6 +179,17 @@ pub(crate) fn slot_of(seed: u64, client: IpAddr, scope: Scope, slots: u32) -> u3
     ((x ^ (x >> 32)) % u64::from(slots.max(1))) as u32
 }
 
+/// Starts a new window (at `now`, Unix seconds) when none is open or the open one is older
+/// than `window` seconds; true when it did, and the caller resets its counter. Windows are
+/// counted from their first event (fixed, not sliding: one timestamp per counter).
+pub(crate) fn restart_window(since: &mut u32, now: u32, window: u32) -> bool {
+    let stale = *since == 0 || now.saturating_sub(*since) > window;
+    if stale {
+        *since = now;
+    }
+    stale
+}
+
 /// What an update did to a record.
 pub(crate) struct Updated {
     /// The record after the update.

@@ -40,9 +40,8 @@ impl NotFound {
         let client = ctx.req.client?;
         let now = u32::try_from(ctx.now).unwrap_or(u32::MAX);
         let updated = state::update(store, self.slots, client, Scope::Client, |r| {
-            if r.not_found_since == 0 || now.saturating_sub(r.not_found_since) > self.window_s {
+            if state::restart_window(&mut r.not_found_since, now, self.window_s) {
                 r.not_found = 0;
-                r.not_found_since = now;
             }
             r.not_found = r.not_found.saturating_add(1);
         });

@@ -91,9 +91,8 @@ impl UuidTamper {
             client,
             Scope::Client,
             |r: &mut Record| {
-                if r.uuid_since == 0 || now.saturating_sub(r.uuid_since) > self.window_s {
+                if state::restart_window(&mut r.uuid_since, now, self.window_s) {
                     r.uuid_score = 0;
-                    r.uuid_since = now;
                 }
                 let score = (i32::from(r.uuid_score) + points).clamp(-1000, 1000);
                 r.uuid_score = score as i16;

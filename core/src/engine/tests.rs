@@ -429,42 +429,14 @@ fn path_rules_rate_limits_apply_to_their_prefix() {
 fn static_assets_exempt_paths_and_exempt_clients_do_not_count() {
     let e = engine(r#"{"settings":{"AIWAF_EXEMPT_IPS":["10.0.0.0/8"]}}"#);
     let mut store = MemoryStore::new(7);
-    assert_eq!(
-        counts(&burst(
-            &e,
-            &mut store,
-            "203.0.113.9",
-            "/static/app.js",
-            1_000_000_000,
-            1,
-            60
-        )),
-        (60, 0, 0)
-    );
-    assert_eq!(
-        counts(&burst(
-            &e,
-            &mut store,
-            "203.0.113.9",
-            "/health",
-            1_000_000_000,
-            1,
-            60
-        )),
-        (60, 0, 0)
-    );
-    assert_eq!(
-        counts(&burst(
-            &e,
-            &mut store,
-            "10.1.2.3",
-            "/",
-            1_000_000_000,
-            1,
-            60
-        )),
-        (60, 0, 0)
-    );
+    for (client, target) in [
+        ("203.0.113.9", "/static/app.js"),
+        ("203.0.113.9", "/health"),
+        ("10.1.2.3", "/"),
+    ] {
+        let statuses = burst(&e, &mut store, client, target, 1_000_000_000, 1, 60);
+        assert_eq!(counts(&statuses), (60, 0, 0), "{client} {target}");
+    }
 }
 
 #[test]
