@@ -81,6 +81,10 @@ pub struct DetectorConfig {
     /// What the detector does with a finding.
     #[serde(default)]
     pub action: Action,
+    /// Seconds a `blocklist` action blocks the client for; absent: the escalating
+    /// `AIWAF_BLOCKLIST_DURATIONS`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<u32>,
 }
 
 /// A refused client or block of clients.

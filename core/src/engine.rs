@@ -66,6 +66,8 @@ pub struct Engine {
     version: String,
     mode: Mode,
     actions: [Action; REGISTRY.len()],
+    /// Per-detector block duration overrides, milliseconds.
+    ttls: [Option<u64>; REGISTRY.len()],
     exempt_ips: IpSet,
     exempt_paths: Vec<String>,
     rules: Vec<CompiledRule>,
@@ -265,8 +267,16 @@ impl Engine {
         if !s.uuid_score_enabled {
             actions[index(DetectorId::UuidTamper)] = Action::Off;
         }
+        let mut ttls = [None; REGISTRY.len()];
         for (id, cfg) in &bundle.detectors {
             actions[index(*id)] = cfg.action;
+            if cfg.ttl == Some(0) {
+                return Err(Error::invalid(
+                    format!("detectors.{id}.ttl"),
+                    "must be at least 1 second",
+                ));
+            }
+            ttls[index(*id)] = cfg.ttl.map(|t| u64::from(t) * 1000);
         }
         Ok(Engine {
             version: bundle
@@ -275,6 +285,7 @@ impl Engine {
                 .unwrap_or_else(|| "unversioned".to_string()),
             mode: bundle.mode,
             actions,
+            ttls,
             exempt_ips,
             exempt_paths: s.exempt_paths.iter().map(|p| normalize_prefix(p)).collect(),
             rules,
@@ -502,7 +513,7 @@ impl Engine {
             }
             r.offenses = r.offenses.saturating_add(1);
             let step = usize::from(r.offenses - 1).min(self.block_durations.len() - 1);
-            duration = self.block_durations[step];
+            duration = self.ttls[index(cause)].unwrap_or(self.block_durations[step]);
             r.blocked_until = ctx.now_ms + duration;
             r.last_block = now_s;
             r.reason = index(cause) as u8;

@@ -721,3 +721,16 @@ fn method_misuse_is_405_without_blocklisting() {
         Some("settings.PATH_RULES[0].METHODS[0]")
     );
 }
+
+#[test]
+fn a_detector_can_blocklist_for_its_own_ttl() {
+    let e = engine(r#"{"detectors":{"header":{"action":"blocklist","ttl":30}}}"#);
+    let mut s = MemoryStore::new(3);
+    let v = at(&e, &mut s, "GET", "/", CURL, "203.0.113.70", 1_000_000);
+    assert_eq!(v.blocking().and_then(|f| f.retry_after), Some(30));
+    assert!(!at(&e, &mut s, "GET", "/", BROWSER, "203.0.113.70", 1_029_000).is_clean());
+    assert!(at(&e, &mut s, "GET", "/", BROWSER, "203.0.113.70", 1_031_000).is_clean());
+    let bad =
+        crate::Engine::from_json(br#"{"detectors":{"header":{"action":"blocklist","ttl":0}}}"#);
+    assert_eq!(bad.unwrap_err().key(), Some("detectors.header.ttl"));
+}
