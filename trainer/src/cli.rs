@@ -24,6 +24,18 @@ pub enum Command {
     },
     /// Evaluate one request against a bundle and print the verdict with its evidence.
     Explain(ExplainArgs),
+    /// Write a realistic synthetic access log (browsers, APIs, crawlers, scanners, form posts).
+    SampleLog {
+        /// Number of lines.
+        #[arg(long, default_value_t = 10_000)]
+        lines: u64,
+        /// Output file; gzipped when it ends in `.gz`.
+        #[arg(long)]
+        out: PathBuf,
+        /// Seed: the same seed gives the same log.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Debug, clap::Args)]

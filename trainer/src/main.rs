@@ -3,6 +3,7 @@
 
 mod cli;
 mod explain;
+mod sample_log;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -21,6 +22,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check { bundle, json } => check(&bundle, json),
         Command::Explain(args) => explain::run(&args),
+        Command::SampleLog { lines, out, seed } => sample_log_file(&out, lines, seed),
     };
     match result {
         Ok(code) => code,
@@ -45,6 +47,24 @@ pub(crate) fn load_engine(path: &Path) -> Result<Engine> {
     let bundle =
         Bundle::from_json(&bytes).with_context(|| format!("{} is refused", path.display()))?;
     Engine::new(&bundle, now()).with_context(|| format!("{} is refused", path.display()))
+}
+
+/// Writes the sample log atomically enough for a demo: to `out`, gzipped for `.gz`.
+fn sample_log_file(out: &Path, lines: u64, seed: u64) -> Result<ExitCode> {
+    use std::io::Write as _;
+    let file =
+        std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut buffered = std::io::BufWriter::new(file);
+    if out.extension().is_some_and(|e| e == "gz") {
+        let mut gz = flate2::write::GzEncoder::new(buffered, flate2::Compression::fast());
+        sample_log::write(&mut gz, lines, seed)?;
+        gz.finish()?.flush()?;
+    } else {
+        sample_log::write(&mut buffered, lines, seed)?;
+        buffered.flush()?;
+    }
+    eprintln!("wrote {lines} lines to {}", out.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn check(path: &Path, json: bool) -> Result<ExitCode> {
