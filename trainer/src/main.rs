@@ -3,6 +3,8 @@
 
 mod cli;
 mod explain;
+#[allow(dead_code)]
+mod logs;
 mod sample_log;
 
 use std::path::Path;
