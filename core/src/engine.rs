@@ -138,17 +138,58 @@ impl Engine {
                 "must list at least one duration, each at least 1 second",
             ));
         }
-        if s.not_found_threshold == 0 {
-            return Err(Error::invalid(
-                "settings.AIWAF_NOT_FOUND_THRESHOLD",
-                "must be at least 1",
-            ));
-        }
-        if s.uuid_score_block_threshold < 1 || s.uuid_score_window_seconds == 0 {
-            return Err(Error::invalid(
-                "settings.AIWAF_UUID_SCORE_BLOCK_THRESHOLD",
-                "the threshold and AIWAF_UUID_SCORE_WINDOW_SECONDS must be at least 1",
-            ));
+        // Ranges the per-client counters can hold: a threshold beyond them would never fire.
+        let ranges: [(&str, i64, i64, i64); 7] = [
+            (
+                "AIWAF_NOT_FOUND_THRESHOLD",
+                i64::from(s.not_found_threshold),
+                1,
+                65_535,
+            ),
+            (
+                "AIWAF_WINDOW_SECONDS",
+                i64::from(s.window_seconds),
+                1,
+                86_400,
+            ),
+            (
+                "AIWAF_UUID_SCORE_WINDOW_SECONDS",
+                i64::from(s.uuid_score_window_seconds),
+                1,
+                86_400,
+            ),
+            (
+                "AIWAF_UUID_SCORE_BLOCK_THRESHOLD",
+                i64::from(s.uuid_score_block_threshold),
+                1,
+                1_000,
+            ),
+            (
+                "AIWAF_UUID_SCORE_MALFORMED_WEIGHT",
+                i64::from(s.uuid_score_malformed_weight),
+                0,
+                1_000,
+            ),
+            (
+                "AIWAF_UUID_SCORE_NOT_FOUND_WEIGHT",
+                i64::from(s.uuid_score_not_found_weight),
+                0,
+                1_000,
+            ),
+            (
+                "AIWAF_UUID_SCORE_SUCCESS_DECAY",
+                i64::from(s.uuid_score_success_decay),
+                0,
+                1_000,
+            ),
+        ];
+        for (key, value, min, max) in ranges {
+            if !(min..=max).contains(&value) {
+                return Err(Error::invalid(
+                    format!("settings.{key}"),
+                    format!("must be between {min} and {max}"),
+                ));
+            }
         }
         if s.rate_window == 0 {
             return Err(Error::invalid(
@@ -356,13 +397,19 @@ impl Engine {
     }
 
     /// Detectors off for this path, and the path rule's rate limit if it has one.
-    fn policy_for(&self, path: &NormalizedPath) -> (DetectorSet, Option<(u16, Limits)>) {
+    fn policy_for(
+        &self,
+        method: &str,
+        path: &NormalizedPath,
+    ) -> (DetectorSet, Option<(u16, Limits)>) {
         let rule = self.rules.iter().find(|r| under(&path.path, &r.prefix));
         let mut disabled = rule.map(|r| r.disabled).unwrap_or_default();
         if self.exempt_paths.iter().any(|p| under(&path.path, p)) {
             disabled = disabled.union(exempt_path_skips());
         }
-        if is_static_asset(&path.path) {
+        // Only fetches count as static: `POST /users/sign_in.js` reaches a real handler.
+        let fetch = method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD");
+        if fetch && is_static_asset(&path.path) {
             // A page pulls dozens of assets: they neither prove a browser nor count as load.
             disabled.insert(DetectorId::Header);
             disabled.insert(DetectorId::RateLimit);
@@ -386,7 +433,7 @@ impl Engine {
             return verdict;
         }
         let path = normalize_path(req.raw_path());
-        let (disabled, rule_rate) = self.policy_for(&path);
+        let (disabled, rule_rate) = self.policy_for(req.method, &path);
         let ctx = Context {
             req,
             path: &path,
@@ -506,7 +553,7 @@ impl Engine {
         let client = ctx.req.client?;
         let now_s = u32::try_from(ctx.now).unwrap_or(u32::MAX);
         let mut duration = 0;
-        state::update(store, self.slots, client, Scope::Client, |r| {
+        state::update(store, self.slots, client, Scope::Client, ctx.now_ms, |r| {
             // Offenses count while the client keeps offending within a day of its last block.
             if u64::from(r.last_block) + 86_400 < ctx.now {
                 r.offenses = 0;
@@ -565,7 +612,11 @@ impl Engine {
             return None;
         }
         let path = normalize_path(req.raw_path());
-        if self.policy_for(&path).0.contains(DetectorId::Payload) {
+        if self
+            .policy_for(req.method, &path)
+            .0
+            .contains(DetectorId::Payload)
+        {
             return None;
         }
         Some((kind, self.payload.body_read_limit()))

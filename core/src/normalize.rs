@@ -65,15 +65,20 @@ pub fn normalize_path(raw: &str) -> NormalizedPath {
     for raw_seg in lower.split('/') {
         // `;jsessionid=…` and `..;/` tricks: servers drop matrix parameters before routing.
         let seg = raw_seg.split(';').next().unwrap_or("");
-        if seg == ".." {
-            out.dot_dot = true;
-            match starts.pop() {
-                Some(start) => path.truncate(start),
-                None => out.escaped_root = true,
+        // Windows ignores trailing dots and spaces (`shell.php.`, `x.asp `, `..%20`): trim
+        // first, then a segment of two or more dots is a step up (`...` included), one dot or
+        // nothing is no step.
+        let spaced = seg.trim_end_matches(' ');
+        if !spaced.is_empty() && spaced.bytes().all(|b| b == b'.') {
+            if spaced.len() >= 2 {
+                out.dot_dot = true;
+                match starts.pop() {
+                    Some(start) => path.truncate(start),
+                    None => out.escaped_root = true,
+                }
             }
             continue;
         }
-        // Windows ignores trailing dots and spaces (`shell.php.`, `x.asp `); this also drops `.`.
         let seg = seg.trim_end_matches(['.', ' ']);
         if seg.is_empty() {
             continue;
@@ -120,6 +125,17 @@ mod tests {
         assert!(p.dot_dot && p.escaped_root);
         let p = n("/a/b/../c");
         assert!(p.dot_dot && !p.escaped_root);
+        // Trailing dots and spaces do not hide a step up (IIS trims them).
+        for trick in [
+            "/static/..%20/admin/delete",
+            "/static/.. /admin",
+            "/static/.../admin",
+            "/static/..%2e/admin",
+        ] {
+            let p = n(trick);
+            assert!(p.dot_dot, "{trick}");
+            assert!(!p.path.starts_with("/static"), "{trick} -> {}", p.path);
+        }
         assert!(n("/x.php%00.jpg").nul_byte);
         assert!(n("/%c0%ae%c0%ae/etc").overlong);
         let p = n("/products/42/reviews");

@@ -201,11 +201,16 @@ pub(crate) struct Updated {
 /// Read-modify-write of the record of (client, scope) with compare-and-swap retries. `change`
 /// gets the client's current record (a fresh one if the slot was empty or held someone else)
 /// and may be called several times under contention, so it must be a pure function.
+///
+/// A record whose dynamic block is still running is never evicted by another client's record:
+/// otherwise ordinary traffic (page loads of many users) would lift blocks. The newcomer's
+/// update is then computed but not stored (it has no memory until the block ends).
 pub(crate) fn update(
     store: &mut dyn Store,
     slots: u32,
     client: IpAddr,
     scope: Scope,
+    now_ms: u64,
     mut change: impl FnMut(&mut Record),
 ) -> Updated {
     let slot = slot_of(store.seed(), client, scope, slots);
@@ -215,12 +220,17 @@ pub(crate) fn update(
         let (bytes, version) = store.load(slot);
         let existing = bytes.as_deref().and_then(Record::decode);
         evicted = existing.is_some_and(|r| !r.owned_by(client, scope));
+        let protected = evicted && existing.is_some_and(|r| r.blocked_until > now_ms);
         let mut record = match existing {
             Some(r) if r.owned_by(client, scope) => r,
             _ => Record::new(client, scope),
         };
         change(&mut record);
         last = record;
+        if protected {
+            evicted = false;
+            break;
+        }
         if store.store(slot, &record.encode(), version) {
             break;
         }
@@ -349,7 +359,7 @@ mod tests {
             fail_next: 2,
         };
         let ip: IpAddr = "198.51.100.1".parse().unwrap();
-        let u = update(&mut s, 64, ip, Scope::Client, |r| r.current += 1);
+        let u = update(&mut s, 64, ip, Scope::Client, 0, |r| r.current += 1);
         // Two concurrent increments won the race, then ours applied on top: nothing is lost.
         assert_eq!(u.record.current, 3);
         assert_eq!(
@@ -367,7 +377,7 @@ mod tests {
             let ip = IpAddr::V6(std::net::Ipv6Addr::from(
                 0x2001_0db8_0000_0000_0000_0000_0000_0000u128 | u128::from(i),
             ));
-            if update(&mut s, slots, ip, Scope::Client, |r| r.current += 1).evicted {
+            if update(&mut s, slots, ip, Scope::Client, 0, |r| r.current += 1).evicted {
                 evictions += 1;
             }
         }
@@ -381,6 +391,30 @@ mod tests {
             "the hash spreads clients over the slots"
         );
         assert!(evictions > 990_000, "{evictions}");
+    }
+
+    #[test]
+    fn running_blocks_are_not_evicted() {
+        let mut s = MemoryStore::new(5);
+        let blocked: IpAddr = "203.0.113.9".parse().unwrap();
+        update(&mut s, 1, blocked, Scope::Client, 1_000, |r| {
+            r.blocked_until = 60_000
+        });
+        // One slot: every other client collides with the blocked one.
+        for i in 0..100u32 {
+            let other = IpAddr::V4(std::net::Ipv4Addr::from(0xC612_0000 + i));
+            let u = update(&mut s, 1, other, Scope::Route(7), 2_000, |r| {
+                r.page_loaded = 2_000
+            });
+            assert!(!u.evicted);
+        }
+        assert_eq!(
+            read(&mut s, 1, blocked, Scope::Client).map(|r| r.blocked_until),
+            Some(60_000)
+        );
+        // Once the block has ended, the slot is ordinary again.
+        let other: IpAddr = "198.18.0.1".parse().unwrap();
+        assert!(update(&mut s, 1, other, Scope::Client, 61_000, |r| r.current = 1).evicted);
     }
 
     #[test]

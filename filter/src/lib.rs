@@ -67,6 +67,7 @@ impl RootContext for AiwafRoot {
             client: None,
             protocol: None,
             body_plan: None,
+            body_seen: 0,
             response_check: ResponseCheck::default(),
         }))
     }
@@ -85,6 +86,8 @@ struct AiwafRequest {
     protocol: Option<String>,
     /// Set when the body must be inspected before the request may continue.
     body_plan: Option<(BodyKind, usize)>,
+    /// Body bytes buffered so far.
+    body_seen: usize,
     /// What the engine wants to judge on the upstream's response status.
     response_check: ResponseCheck,
 }
@@ -164,16 +167,30 @@ impl HttpContext for AiwafRequest {
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
-        let Some((kind, limit)) = self.body_plan else {
+        self.body_seen = body_size;
+        match self.body_plan {
+            Some((_, limit)) if !end_of_stream && body_size < limit => Action::Pause,
+            Some(_) => self.judge_body(),
+            None => Action::Continue,
+        }
+    }
+
+    fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
+        // With trailers (HTTP/2, HTTP/3) the last body chunk does not end the stream: the held
+        // body is judged here, or it would go upstream uninspected.
+        self.judge_body()
+    }
+}
+
+impl AiwafRequest {
+    /// Inspects the buffered request body planned at the headers, once.
+    fn judge_body(&mut self) -> Action {
+        let Some((kind, limit)) = self.body_plan.take() else {
             return Action::Continue;
         };
-        if !end_of_stream && body_size < limit {
-            return Action::Pause;
-        }
         let body = self
-            .get_http_request_body(0, body_size.min(limit))
+            .get_http_request_body(0, self.body_seen.min(limit))
             .unwrap_or_default();
-        self.body_plan = None;
         let now = unix_millis(self.get_current_time());
         let mut store = self.store;
         let verdict = self
@@ -184,9 +201,7 @@ impl HttpContext for AiwafRequest {
         }
         Action::Continue
     }
-}
 
-impl AiwafRequest {
     /// Replaces the upstream's response when its status tips a score over (UUID tamper, 404
     /// probing).
     fn judge_response(&mut self) -> Action {

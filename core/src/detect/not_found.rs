@@ -39,7 +39,7 @@ impl NotFound {
         }
         let client = ctx.req.client?;
         let now = u32::try_from(ctx.now).unwrap_or(u32::MAX);
-        let updated = state::update(store, self.slots, client, Scope::Client, |r| {
+        let updated = state::update(store, self.slots, client, Scope::Client, ctx.now_ms, |r| {
             if state::restart_window(&mut r.not_found_since, now, self.window_s) {
                 r.not_found = 0;
             }

@@ -62,8 +62,10 @@ impl RateLimit {
         };
         let now = ctx.now_ms;
         let window = (now / limits.window_ms) as u32;
-        let updated = state::update(store, self.slots, client, scope, |r| {
-            if r.window != window {
+        let updated = state::update(store, self.slots, client, scope, now, |r| {
+            // Only a later window rolls the counters: a worker whose clock is a few ms behind
+            // another's counts into the current window instead of wiping it.
+            if window > r.window {
                 r.previous = if r.window.wrapping_add(1) == window {
                     r.current
                 } else {

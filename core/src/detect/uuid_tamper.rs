@@ -3,7 +3,8 @@
 //! Any UUID-shaped path segment or query value counts, not only AIWAF's `?uuid=`. A malformed
 //! UUID-like value adds `AIWAF_UUID_SCORE_MALFORMED_WEIGHT` (5) at once; a valid UUID answered
 //! 404 by the upstream adds `AIWAF_UUID_SCORE_NOT_FOUND_WEIGHT` (1), one answered < 400
-//! removes `AIWAF_UUID_SCORE_SUCCESS_DECAY` (2). Reaching `AIWAF_UUID_SCORE_BLOCK_THRESHOLD`
+//! removes `AIWAF_UUID_SCORE_SUCCESS_DECAY` (2), down to 0 (AIWAF let the score go negative,
+//! so successes could be banked to buy guesses). Reaching `AIWAF_UUID_SCORE_BLOCK_THRESHOLD`
 //! (5) within `AIWAF_UUID_SCORE_WINDOW_SECONDS` (60, counted from the window's first event)
 //! refuses the request, or replaces the upstream's response when the 404 tips it over.
 
@@ -90,11 +91,13 @@ impl UuidTamper {
             self.slots,
             client,
             Scope::Client,
+            ctx.now_ms,
             |r: &mut Record| {
                 if state::restart_window(&mut r.uuid_since, now, self.window_s) {
                     r.uuid_score = 0;
                 }
-                let score = (i32::from(r.uuid_score) + points).clamp(-1000, 1000);
+                // Floor 0: successes cannot be banked to buy guesses later in the window.
+                let score = (i32::from(r.uuid_score) + points).clamp(0, 1000);
                 r.uuid_score = score as i16;
             },
         );
@@ -159,8 +162,10 @@ fn scan(ctx: &Context<'_, '_>) -> Uuids {
         for pair in query.split('&') {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             let value = crate::payload::decode::decode_component(value, true);
-            let named =
-                key.to_ascii_lowercase().contains("uuid") || key.eq_ignore_ascii_case("guid");
+            let key = crate::payload::decode::decode_component(key, true)
+                .text
+                .to_ascii_lowercase();
+            let named = key.contains("uuid") || key.contains("guid");
             note(classify(value.text.trim(), named));
         }
     }

@@ -272,6 +272,30 @@ fn engine_refuses_bad_values_with_the_key() {
             r#"{"settings":{"AIWAF_EXEMPT_PATHS":["health"]}}"#,
             "settings.AIWAF_EXEMPT_PATHS[0]",
         ),
+        (
+            r#"{"settings":{"AIWAF_WINDOW_SECONDS":0}}"#,
+            "settings.AIWAF_WINDOW_SECONDS",
+        ),
+        (
+            r#"{"settings":{"AIWAF_NOT_FOUND_THRESHOLD":70000}}"#,
+            "settings.AIWAF_NOT_FOUND_THRESHOLD",
+        ),
+        (
+            r#"{"settings":{"AIWAF_UUID_SCORE_BLOCK_THRESHOLD":5000}}"#,
+            "settings.AIWAF_UUID_SCORE_BLOCK_THRESHOLD",
+        ),
+        (
+            r#"{"settings":{"AIWAF_UUID_SCORE_WINDOW_SECONDS":0}}"#,
+            "settings.AIWAF_UUID_SCORE_WINDOW_SECONDS",
+        ),
+        (
+            r#"{"settings":{"AIWAF_UUID_SCORE_MALFORMED_WEIGHT":-5}}"#,
+            "settings.AIWAF_UUID_SCORE_MALFORMED_WEIGHT",
+        ),
+        (
+            r#"{"settings":{"AIWAF_UUID_SCORE_SUCCESS_DECAY":-2147483648}}"#,
+            "settings.AIWAF_UUID_SCORE_SUCCESS_DECAY",
+        ),
     ];
     for (json, key) in bad {
         let err = crate::Engine::from_json(json.as_bytes()).unwrap_err();
@@ -628,6 +652,20 @@ fn uuid_tampering_is_scored_on_requests_and_responses() {
         t,
     );
     assert_eq!(blocked_by(&v), Some(("uuid_tamper", "uuid_tamper")));
+    let v = at(
+        &e,
+        &mut s,
+        "GET",
+        "/items?uu%69d=zzzz",
+        BROWSER,
+        "203.0.113.26",
+        t,
+    );
+    assert_eq!(
+        blocked_by(&v),
+        Some(("uuid_tamper", "uuid_tamper")),
+        "an encoded key name"
+    );
     // Enumeration: valid UUIDs answered 404, the 5th response is replaced.
     let mut last = Verdict::default();
     for i in 0..5 {
@@ -733,4 +771,115 @@ fn a_detector_can_blocklist_for_its_own_ttl() {
     let bad =
         crate::Engine::from_json(br#"{"detectors":{"header":{"action":"blocklist","ttl":0}}}"#);
     assert_eq!(bad.unwrap_err().key(), Some("detectors.header.ttl"));
+}
+
+#[test]
+fn only_fetches_of_static_looking_paths_skip_rate_limiting() {
+    // Rails-style `.js` formats and `{id}` path parameters reach real handlers when posted.
+    let e = engine("{}");
+    let mut s = MemoryStore::new(3);
+    let refused = (0..60u64)
+        .filter(|i| {
+            at(
+                &e,
+                &mut s,
+                "POST",
+                "/users/sign_in.js",
+                FORM,
+                "203.0.113.80",
+                1_000_000 + i,
+            )
+            .blocked
+        })
+        .count();
+    assert_eq!(refused, 40, "POSTs are rate limited whatever the extension");
+    let refused = (0..60u64)
+        .filter(|i| {
+            at(
+                &e,
+                &mut s,
+                "GET",
+                "/static/app.js",
+                BROWSER,
+                "203.0.113.81",
+                1_000_000 + i,
+            )
+            .blocked
+        })
+        .count();
+    assert_eq!(refused, 0, "asset fetches are not");
+}
+
+#[test]
+fn a_worker_clock_slightly_behind_does_not_reset_the_window() {
+    let e = engine("{}");
+    let mut s = MemoryStore::new(3);
+    let boundary = 1_000_010_000; // a multiple of the 10 s window
+    let mut refused = 0;
+    for i in 0..20 {
+        refused += usize::from(
+            at(
+                &e,
+                &mut s,
+                "GET",
+                "/",
+                BROWSER,
+                "203.0.113.82",
+                boundary + i,
+            )
+            .blocked,
+        );
+    }
+    // Another worker's clock is 5 ms behind: its request falls in the previous window.
+    refused += usize::from(
+        at(
+            &e,
+            &mut s,
+            "GET",
+            "/",
+            BROWSER,
+            "203.0.113.82",
+            boundary - 5,
+        )
+        .blocked,
+    );
+    for i in 0..20 {
+        refused += usize::from(
+            at(
+                &e,
+                &mut s,
+                "GET",
+                "/",
+                BROWSER,
+                "203.0.113.82",
+                boundary + 100 + i,
+            )
+            .blocked,
+        );
+    }
+    assert_eq!(refused, 21, "41 requests in one window: 20 allowed");
+}
+
+#[test]
+fn uuid_successes_cannot_be_banked() {
+    let e = engine(r#"{"detectors":{"not_found":{"action":"off"}}}"#);
+    let mut s = MemoryStore::new(3);
+    let good = "/api/items/123e4567-e89b-12d3-a456-426614174000";
+    let c = "203.0.113.90";
+    // One request a second (below the rate limit), all inside one 60 s UUID window.
+    for i in 0..50u64 {
+        let when = 1_000_000 + i * 1000;
+        let v = at(&e, &mut s, "GET", good, BROWSER, c, when);
+        assert!(!answered(&e, &mut s, &v, good, c, 200, when).blocked);
+    }
+    let blocked_at = (0..8u64).find(|i| {
+        let when = 1_050_000 + i * 1000;
+        let v = at(&e, &mut s, "GET", good, BROWSER, c, when);
+        answered(&e, &mut s, &v, good, c, 404, when).blocked
+    });
+    assert_eq!(
+        blocked_at,
+        Some(4),
+        "the 5th guess is refused, however many successes came first"
+    );
 }

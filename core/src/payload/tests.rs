@@ -409,3 +409,19 @@ fn attack_class_names() {
     assert_eq!(Trav.as_str(), "path_traversal");
     assert_eq!(Cmd.as_str(), "command_injection");
 }
+
+/// A long run of shell metacharacters is scanned once, not once per character (1 MiB of `|`,
+/// the largest payload budget, once took minutes), and a command after the run is still found.
+#[test]
+fn long_metacharacter_runs_are_scanned_once() {
+    for c in ["|", "&", "| ", "|&("] {
+        let run = c.repeat((1 << 18) / c.len());
+        assert_eq!(inspect_value(&run), None, "{c:?} run");
+        let attack = format!("{run}id");
+        assert_eq!(
+            inspect_value(&attack).map(|h| h.0),
+            Some(Cmd),
+            "{c:?} run then `id`"
+        );
+    }
+}
