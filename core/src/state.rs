@@ -158,10 +158,16 @@ impl Record {
     }
 }
 
+/// The state key of a client: an IPv4 address, or an IPv6 client's /64. One IPv6 subscriber
+/// holds a whole /64 and could rotate through it past every per-address limit.
 fn client_bytes(ip: IpAddr) -> [u8; 16] {
     match canonical(ip) {
         IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
-        IpAddr::V6(v6) => v6.octets(),
+        IpAddr::V6(v6) => {
+            let mut b = v6.octets();
+            b[8..].fill(0);
+            b
+        }
     }
 }
 
@@ -375,7 +381,7 @@ mod tests {
         let mut evictions = 0u32;
         for i in 0..1_000_000u32 {
             let ip = IpAddr::V6(std::net::Ipv6Addr::from(
-                0x2001_0db8_0000_0000_0000_0000_0000_0000u128 | u128::from(i),
+                0x2001_0db8_0000_0000_0000_0000_0000_0001u128 | (u128::from(i) << 64),
             ));
             if update(&mut s, slots, ip, Scope::Client, 0, |r| r.current += 1).evicted {
                 evictions += 1;
@@ -415,6 +421,22 @@ mod tests {
         // Once the block has ended, the slot is ordinary again.
         let other: IpAddr = "198.18.0.1".parse().unwrap();
         assert!(update(&mut s, 1, other, Scope::Client, 61_000, |r| r.current = 1).evicted);
+    }
+
+    #[test]
+    fn ipv6_clients_share_their_slash_64() {
+        let mut s = MemoryStore::new(5);
+        for host in 1..=30u16 {
+            let ip = IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 1, 0, 0, 0, host));
+            update(&mut s, 64, ip, Scope::Client, 0, |r| r.current += 1);
+        }
+        let one: IpAddr = "2001:db8:0:1::ffff".parse().unwrap();
+        assert_eq!(
+            read(&mut s, 64, one, Scope::Client).map(|r| r.current),
+            Some(30)
+        );
+        let other: IpAddr = "2001:db8:0:2::1".parse().unwrap();
+        assert_eq!(read(&mut s, 64, other, Scope::Client), None);
     }
 
     #[test]
