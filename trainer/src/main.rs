@@ -3,8 +3,11 @@
 
 mod cli;
 mod explain;
+#[allow(dead_code)] // used by `aiwaf train` (issue 4), tested here
+mod forest_fit;
 #[allow(dead_code)]
 mod logs;
+mod rng;
 mod sample_log;
 
 use std::path::Path;
