@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::detect::DetectorId;
 use crate::error::Error;
+use crate::forest::IsolationForest;
 use crate::net::IpNet;
 
 /// The bundle format this build reads and writes. Bumped on incompatible changes.
@@ -45,6 +46,10 @@ pub struct Bundle {
 
 fn schema_version() -> u32 {
     SCHEMA_VERSION
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Global enforcement mode.
@@ -96,6 +101,9 @@ pub struct BlockEntry {
     /// Why, shown in the block log.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reason: String,
+    /// What was seen (for trained entries: counts, score, an example path), for the operator.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub evidence: String,
     /// Unix time (seconds) after which the entry no longer applies; absent means permanent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<u64>,
@@ -108,12 +116,32 @@ pub struct Learned {
     /// Suspicious path words learned from probing traffic.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keywords: Vec<LearnedKeyword>,
+    /// The anomaly model; absent: the `anomaly` detector does not run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<AnomalyModel>,
 }
 
 impl Learned {
     fn is_empty(&self) -> bool {
-        self.keywords.is_empty()
+        self.keywords.is_empty() && self.model.is_none()
     }
+}
+
+/// An IsolationForest with what it was trained on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnomalyModel {
+    /// Feature names in vector order; must equal this build's [`crate::FEATURE_NAMES`], so a
+    /// model is never applied to features it was not trained on.
+    pub feature_names: Vec<String>,
+    /// Log records the model was fitted on (a sample of them when there were many).
+    #[serde(default)]
+    pub samples: u64,
+    /// When it was trained, Unix seconds.
+    #[serde(default)]
+    pub trained_at: u64,
+    /// The forest.
+    pub forest: IsolationForest,
 }
 
 /// One learned keyword with its evidence.
@@ -125,6 +153,9 @@ pub struct LearnedKeyword {
     /// How many requests showed it.
     #[serde(default)]
     pub count: u64,
+    /// How many distinct clients asked for it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub clients: u32,
     /// Unix time (seconds) after which the keyword is dropped; absent means permanent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<u64>,
@@ -281,6 +312,13 @@ settings! {
     "AIWAF_DYNAMIC_TOP_N" dynamic_top_n: u32 = 10;
     /// Learn keywords during training.
     "AIWAF_ENABLE_KEYWORD_LEARNING" enable_keyword_learning: bool = true;
+    /// Distinct clients that must ask for a word before it is learned (one client's 404 never
+    /// teaches a keyword that then blocks everyone).
+    "AIWAF_KEYWORD_MIN_CLIENTS" keyword_min_clients: u32 = 3;
+    /// Seconds a learned keyword stays in force after training.
+    "AIWAF_KEYWORD_TTL_SECONDS" keyword_ttl_seconds: u64 = 604_800;
+    /// Seconds a client blocklisted by training stays blocked after training.
+    "AIWAF_TRAINED_BLOCK_SECONDS" trained_block_seconds: u64 = 86_400;
 }
 
 impl Bundle {

@@ -1,6 +1,7 @@
 //! The engine: a bundle compiled once, then asked about each request.
 
 use crate::bundle::{Action, Bundle, Mode};
+use crate::detect::anomaly::Anomaly;
 use crate::detect::header::HeaderCheck;
 use crate::detect::honeypot::Honeypot;
 use crate::detect::ip_block::IpBlock;
@@ -13,8 +14,10 @@ use crate::detect::rate_limit::{Limits, RateLimit};
 use crate::detect::uuid_tamper::UuidTamper;
 use crate::detect::{DetectorId, DetectorSet, Finding, REGISTRY};
 use crate::error::Error;
+use crate::features::{Features, MAX_PATH_LEN};
 use crate::net::IpSet;
 use crate::normalize::{normalize_path, NormalizedPath};
+use crate::record::AccessRecord;
 use crate::request::Request;
 use crate::state::{self, Scope, Store};
 use crate::verdict::{ResponseCheck, Verdict};
@@ -56,6 +59,7 @@ fn exempt_path_skips() -> DetectorSet {
     s.insert(DetectorId::Honeypot);
     s.insert(DetectorId::UuidTamper);
     s.insert(DetectorId::NotFound);
+    s.insert(DetectorId::Anomaly);
     s
 }
 
@@ -85,6 +89,11 @@ pub struct Engine {
     honeypot: Honeypot,
     uuid: UuidTamper,
     not_found: NotFound,
+    anomaly: Anomaly,
+    /// Behaviour window, seconds (`AIWAF_WINDOW_SECONDS`).
+    window_s: u32,
+    /// Observe every request's behaviour even without a model (the trainer's engine).
+    training: bool,
 }
 
 /// Normalises a configured prefix the way request paths are normalised, minus the trailing `/`.
@@ -305,6 +314,7 @@ impl Engine {
         let mut actions = [Action::Reject; REGISTRY.len()];
         actions[index(DetectorId::RateLimit)] = Action::Blocklist;
         actions[index(DetectorId::NotFound)] = Action::Blocklist;
+        actions[index(DetectorId::Anomaly)] = Action::Blocklist;
         if !s.uuid_score_enabled {
             actions[index(DetectorId::UuidTamper)] = Action::Off;
         }
@@ -346,7 +356,19 @@ impl Engine {
             honeypot: Honeypot::new(s),
             uuid: UuidTamper::new(s),
             not_found: NotFound::new(s),
+            anomaly: Anomaly::new(bundle)?,
+            window_s: s.window_seconds,
+            training: false,
         })
+    }
+
+    /// The engine `aiwaf train` replays logs through: it observes every request's behaviour
+    /// (there is no model yet) and never blocks, so the replay sees the traffic as logged.
+    pub fn for_training(bundle: &Bundle, now: u64) -> Result<Engine, Error> {
+        let mut engine = Engine::new(bundle, now)?;
+        engine.mode = Mode::Monitor;
+        engine.training = true;
+        Ok(engine)
     }
 
     /// The bundle's version label, carried in every log line.
@@ -380,6 +402,13 @@ impl Engine {
         ));
         out.push(("state slots".into(), self.slots.to_string()));
         out.push(("keywords".into(), self.keyword.len().to_string()));
+        out.push((
+            "anomaly model".into(),
+            match self.anomaly.trees() {
+                0 => "none".to_string(),
+                n => format!("{n} trees"),
+            },
+        ));
         out
     }
 
@@ -404,7 +433,7 @@ impl Engine {
     ) -> (DetectorSet, Option<(u16, Limits)>) {
         let rule = self.rules.iter().find(|r| under(&path.path, &r.prefix));
         let mut disabled = rule.map(|r| r.disabled).unwrap_or_default();
-        if self.exempt_paths.iter().any(|p| under(&path.path, p)) {
+        if self.exempt_path(&path.path) {
             disabled = disabled.union(exempt_path_skips());
         }
         // Only fetches count as static: `POST /users/sign_in.js` reaches a real handler.
@@ -415,6 +444,7 @@ impl Engine {
             disabled.insert(DetectorId::RateLimit);
             disabled.insert(DetectorId::Honeypot);
             disabled.insert(DetectorId::NotFound);
+            disabled.insert(DetectorId::Anomaly);
         }
         (disabled, rule.and_then(|r| r.rate))
     }
@@ -472,14 +502,98 @@ impl Engine {
                     verdict.response.not_found = true;
                     None
                 }
+                DetectorId::Anomaly => {
+                    verdict.response.anomaly = self.observing(disabled);
+                    None
+                }
             };
             if let Some(f) = finding {
                 if self.record(&mut verdict, f, &ctx, store) {
+                    if id != DetectorId::IpBlock && self.observing(disabled) {
+                        self.observe_refused(&mut verdict, &ctx, store);
+                    }
                     return verdict;
                 }
             }
         }
         verdict
+    }
+
+    /// True when behaviour is observed for a request under `disabled`: a model is loaded (or
+    /// this is the trainer's engine) and the anomaly detector runs there.
+    fn observing(&self, disabled: DetectorSet) -> bool {
+        (self.anomaly.active() || self.training)
+            && !disabled.contains(DetectorId::Anomaly)
+            && self.actions[index(DetectorId::Anomaly)] != Action::Off
+    }
+
+    /// A refused request still counts in its client's behaviour, with the status it was
+    /// answered (as in the proxy's access log); when that makes the client anomalous, the
+    /// client is blocklisted too.
+    fn observe_refused(&self, verdict: &mut Verdict, ctx: &Context<'_, '_>, store: &mut dyn Store) {
+        let Some(status) = verdict.blocking().map(|f| f.status) else {
+            return;
+        };
+        let (_, features) = self.observe(ctx, status, true, store);
+        verdict.features = features;
+        let Some(x) = features else { return };
+        // A finding that already blocklisted the client needs no second, longer block.
+        if verdict
+            .blocking()
+            .is_some_and(|f| self.actions[index(f.detector)] == Action::Blocklist)
+        {
+            return;
+        }
+        let Some(finding) = self.anomaly.judge(&x) else {
+            return;
+        };
+        let blocker = verdict.findings.pop();
+        let refused = verdict.blocked;
+        self.record(verdict, finding, ctx, store);
+        verdict.blocked |= refused;
+        // The original finding stays the one that answered the request.
+        if let Some(b) = blocker {
+            verdict.findings.push(b);
+        }
+    }
+
+    /// Counts one response in the client's behaviour record and returns the record's 404
+    /// count and, when `full`, the feature vector. Without `full` only a 404 is counted (no
+    /// model: the `not_found` detector is all that reads the record, and other responses cost
+    /// no write). The one definition of the features, for live traffic and for logs.
+    fn observe(
+        &self,
+        ctx: &Context<'_, '_>,
+        status: u16,
+        full: bool,
+        store: &mut dyn Store,
+    ) -> (u16, Option<Features>) {
+        let Some(client) = ctx.req.client else {
+            return (0, None);
+        };
+        if !full && status != 404 {
+            return (0, None);
+        }
+        let now = u32::try_from(ctx.now).unwrap_or(u32::MAX);
+        let mut burst = 0;
+        let updated = state::update(store, self.slots, client, Scope::Client, ctx.now_ms, |r| {
+            r.count_status(status, now, self.window_s, full);
+            if full {
+                burst = r.counters.count_burst(ctx.now_ms);
+            }
+        });
+        let r = updated.record;
+        let features = full.then(|| {
+            Features([
+                ctx.path.path.len().min(MAX_PATH_LEN) as f64,
+                f64::from(self.keyword.static_hits(ctx.path)),
+                f64::from(status / 100),
+                f64::from(burst),
+                f64::from(r.not_found),
+                f64::from(r.errors),
+            ])
+        });
+        (r.not_found, features)
     }
 
     /// Decides on the upstream's response status for a request whose verdict asked for it
@@ -511,12 +625,83 @@ impl Engine {
                 }
             }
         }
-        if check.not_found {
-            if let Some(f) = self.not_found.inspect_response(&ctx, store, status) {
+        if check.not_found || check.anomaly {
+            let (not_found, features) = self.observe(&ctx, status, check.anomaly, store);
+            verdict.features = features;
+            if check.not_found && status == 404 {
+                if let Some(f) = self.not_found.judge(not_found) {
+                    if self.record(&mut verdict, f, &ctx, store) {
+                        return verdict;
+                    }
+                }
+            }
+            if let Some(f) = features.and_then(|x| self.anomaly.judge(&x)) {
                 self.record(&mut verdict, f, &ctx, store);
             }
         }
         verdict
+    }
+
+    /// Observes one logged request exactly as the filter observes a live one (same policy for
+    /// what is observed, same counters, same vector): `None` when the request is not observed
+    /// (exempt client or path, static asset, no client). Used by the trainer on an engine from
+    /// [`Engine::for_training`]; records must come in time order per client.
+    pub fn observe_record(&self, rec: &AccessRecord, store: &mut dyn Store) -> Option<Features> {
+        let req = Request {
+            method: &rec.method,
+            target: &rec.target,
+            headers: &[],
+            client: Some(rec.client),
+            protocol: None,
+        };
+        if self.exempt_client(&req) {
+            return None;
+        }
+        let path = normalize_path(req.raw_path());
+        if !self.observing(self.policy_for(req.method, &path).0) {
+            return None;
+        }
+        let ctx = Context {
+            req: &req,
+            path: &path,
+            now: rec.time_ms / 1000,
+            now_ms: rec.time_ms,
+        };
+        self.observe(&ctx, rec.status, true, store).1
+    }
+
+    /// The path-level finding (payload, probe or keyword) a request's target alone earns,
+    /// whatever the detectors' actions: the trainer's test of a malicious context.
+    pub fn path_finding(&self, method: &str, target: &str) -> Option<Finding> {
+        let req = Request {
+            method,
+            target,
+            headers: &[],
+            client: None,
+            protocol: None,
+        };
+        let path = normalize_path(req.raw_path());
+        let ctx = Context {
+            req: &req,
+            path: &path,
+            now: 0,
+            now_ms: 0,
+        };
+        self.payload
+            .inspect(&ctx)
+            .or_else(|| self.probe.inspect(&ctx))
+            .or_else(|| self.keyword.inspect(&ctx))
+    }
+
+    /// True when `word` (a lowercase path segment or its stem) may be learned as a keyword: not
+    /// a legitimate, allowed or exempt word and not already a static or learned keyword.
+    pub fn learnable_word(&self, word: &str) -> bool {
+        self.keyword.learnable(word)
+    }
+
+    /// True when `path` (normalised) is under an `AIWAF_EXEMPT_PATHS` prefix.
+    pub fn exempt_path(&self, path: &str) -> bool {
+        self.exempt_paths.iter().any(|p| under(path, p))
     }
 
     /// A client on the dynamic blocklist (put there by any worker) is refused until it expires.
@@ -742,7 +927,7 @@ pub(crate) mod testutil {
             DetectorId::Method => e.method.inspect(&ctx),
             DetectorId::Honeypot => e.honeypot.inspect(&ctx, &mut crate::MemoryStore::new(0)),
             DetectorId::UuidTamper => e.uuid.inspect(&ctx, &mut crate::MemoryStore::new(0)).0,
-            DetectorId::NotFound => None,
+            DetectorId::NotFound | DetectorId::Anomaly => None,
         }
     }
 

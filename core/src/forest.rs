@@ -8,8 +8,11 @@ use serde::{Deserialize, Serialize};
 
 /// Bounds a model must respect to be loaded (a model comes from a file an attacker may reach).
 const MAX_TREES: usize = 1_000;
-const MAX_SAMPLE: usize = 65_536;
+const MAX_SAMPLE: usize = 4_096;
 const MAX_FEATURES: usize = 64;
+/// Nodes over all trees: 100 trees of ψ = 256 have about 50,000; this bounds memory and the
+/// per-request scoring work whatever the file says.
+const MAX_NODES: usize = 262_144;
 
 /// One isolation tree. Node `i` is a leaf when `feature[i] < 0`; otherwise points with
 /// `x[feature[i]] < split[i]` go to `left[i]`, the others to `right[i]`. `size[i]` is the
@@ -72,6 +75,10 @@ impl IsolationForest {
         }
         if !(self.threshold.is_finite() && (0.0..=1.0).contains(&self.threshold)) {
             return Err("threshold must be within 0..=1".into());
+        }
+        let nodes: usize = self.trees.iter().map(|t| t.feature.len()).sum();
+        if nodes > MAX_NODES {
+            return Err(format!("{nodes} nodes in all (at most {MAX_NODES})"));
         }
         for (t, tree) in self.trees.iter().enumerate() {
             let n = tree.feature.len();

@@ -22,6 +22,7 @@ mod bundle;
 mod detect;
 mod engine;
 mod error;
+mod features;
 mod forest;
 mod net;
 mod normalize;
@@ -33,13 +34,14 @@ mod text;
 mod verdict;
 
 pub use crate::bundle::{
-    Action, BlockEntry, Bundle, DetectorConfig, Learned, LearnedKeyword, Mode, PathRule,
-    RateLimitRule, RequiredHeaders, Settings, SCHEMA_VERSION, SETTINGS_KEYS,
+    Action, AnomalyModel, BlockEntry, Bundle, DetectorConfig, Learned, LearnedKeyword, Mode,
+    PathRule, RateLimitRule, RequiredHeaders, Settings, SCHEMA_VERSION, SETTINGS_KEYS,
 };
 pub use crate::detect::payload::BodyKind;
 pub use crate::detect::{DetectorId, DetectorSet, Finding, REGISTRY};
 pub use crate::engine::Engine;
 pub use crate::error::{Error, ErrorKind};
+pub use crate::features::{Features, FEATURES, FEATURE_NAMES};
 pub use crate::forest::{average_path_length, IsolationForest, Tree};
 pub use crate::net::{IpNet, IpSet};
 pub use crate::normalize::{normalize_path, NormalizedPath};

@@ -16,6 +16,7 @@
 
 use std::net::IpAddr;
 
+use crate::features::Counters;
 use crate::net::canonical;
 use crate::text::Fnv;
 
@@ -51,7 +52,7 @@ impl Scope {
     }
 }
 
-/// One slot's content: who it belongs to and their counters. 48 bytes on the wire.
+/// One slot's content: who it belongs to and their counters. 80 bytes on the wire.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Record {
     kind: u8,
@@ -79,12 +80,16 @@ pub(crate) struct Record {
     pub(crate) uuid_since: u32,
     /// 404s on non-exempt paths in the current window.
     pub(crate) not_found: u16,
-    /// Start of the 404 window, Unix seconds.
+    /// Start of the behaviour window (404s and errors), Unix seconds.
     pub(crate) not_found_since: u32,
+    /// Other 4xx/5xx answers in the behaviour window (an anomaly feature).
+    pub(crate) errors: u16,
+    /// Request counters of the `burst` anomaly feature.
+    pub(crate) counters: Counters,
 }
 
-const RECORD_LEN: usize = 72;
-const RECORD_VERSION: u8 = 2;
+const RECORD_LEN: usize = 80;
+const RECORD_VERSION: u8 = 3;
 /// Compare-and-swap attempts before an update is given up (the request is then judged on what
 /// was read; contention on one client's slot is that client's own concurrent requests).
 const MAX_ATTEMPTS: usize = 8;
@@ -122,6 +127,10 @@ impl Record {
         b[58..62].copy_from_slice(&self.uuid_since.to_le_bytes());
         b[62..64].copy_from_slice(&self.not_found.to_le_bytes());
         b[64..68].copy_from_slice(&self.not_found_since.to_le_bytes());
+        b[68..70].copy_from_slice(&self.errors.to_le_bytes());
+        b[70..74].copy_from_slice(&self.counters.burst_window.to_le_bytes());
+        b[74..76].copy_from_slice(&self.counters.burst_current.to_le_bytes());
+        b[76..78].copy_from_slice(&self.counters.burst_previous.to_le_bytes());
         b
     }
 
@@ -154,7 +163,38 @@ impl Record {
             uuid_since: u32_at(58),
             not_found: u16::from_le_bytes([b[62], b[63]]),
             not_found_since: u32_at(64),
+            errors: u16::from_le_bytes([b[68], b[69]]),
+            counters: Counters {
+                burst_window: u32_at(70),
+                burst_current: u16::from_le_bytes([b[74], b[75]]),
+                burst_previous: u16::from_le_bytes([b[76], b[77]]),
+            },
         })
+    }
+}
+
+impl Record {
+    /// Counts a response in the behaviour window: a 404, and with `all` any other 4xx/5xx as
+    /// an error. A window older than `window` seconds is emptied first, so a stale count is
+    /// never read as recent; the window opens at its first counted response.
+    pub(crate) fn count_status(&mut self, status: u16, now: u32, window: u32, all: bool) {
+        if self.not_found_since != 0 && now.saturating_sub(self.not_found_since) > window {
+            self.not_found = 0;
+            self.errors = 0;
+            self.not_found_since = 0;
+        }
+        let counted = status == 404 || (all && status >= 400);
+        if !counted {
+            return;
+        }
+        if self.not_found_since == 0 {
+            self.not_found_since = now.max(1);
+        }
+        if status == 404 {
+            self.not_found = self.not_found.saturating_add(1);
+        } else {
+            self.errors = self.errors.saturating_add(1);
+        }
     }
 }
 

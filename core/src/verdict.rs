@@ -3,10 +3,11 @@
 use serde::Serialize;
 
 use crate::detect::Finding;
+use crate::features::Features;
 use crate::request::Request;
 
 /// The engine's answer for one request.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Verdict {
     /// Findings in detection order. When `blocked`, the last one is the blocking finding and
     /// the others were monitored; otherwise all were monitored.
@@ -17,6 +18,8 @@ pub struct Verdict {
     pub evicted: bool,
     /// What must be judged on the upstream's response (pass it to `Engine::inspect_response`).
     pub response: ResponseCheck,
+    /// The client's anomaly features after this request, when behaviour was observed.
+    pub features: Option<Features>,
 }
 
 /// Response-phase checks a request asked for; the filter reads the response status only when
@@ -27,12 +30,14 @@ pub struct ResponseCheck {
     pub(crate) uuid: bool,
     /// Count a 404 toward probing.
     pub(crate) not_found: bool,
+    /// Observe the client's behaviour and score it with the anomaly model.
+    pub(crate) anomaly: bool,
 }
 
 impl ResponseCheck {
     /// True when the response status must be passed to the engine.
     pub fn is_needed(self) -> bool {
-        self.uuid || self.not_found
+        self.uuid || self.not_found || self.anomaly
     }
 }
 

@@ -9,6 +9,7 @@
 use crate::bundle::Bundle;
 use crate::detect::{DetectorId, Finding};
 use crate::engine::Context;
+use crate::normalize::NormalizedPath;
 use crate::text::FastSet;
 
 /// Words of ordinary web applications that a learned or static keyword must never match
@@ -240,40 +241,51 @@ impl Keywords {
     }
 
     pub(crate) fn inspect(&self, ctx: &Context<'_, '_>) -> Option<Finding> {
-        for seg in ctx.path.segments() {
-            if self.never.contains(seg) {
-                continue;
-            }
-            // A legitimate stem (`site` in `site.bak`) only shields it from whole-word keywords.
-            let stem = seg.split('.').next().unwrap_or(seg);
-            let stem_counts = stem != seg && !self.never.contains(stem);
-            if self.learned.contains(seg) || (stem_counts && self.learned.contains(stem)) {
-                return Some(Finding::new(
-                    DetectorId::Keyword,
-                    "learned_keyword",
-                    seg.to_string(),
-                ));
-            }
-            let hit = self.words.contains(seg)
-                || (stem_counts && self.words.contains(stem))
-                || self.prefixes.iter().any(|p| seg.starts_with(p.as_str()))
-                || self.dotted.iter().any(|d| {
-                    seg == d
-                        || seg.ends_with(d.as_str())
-                        || (seg.starts_with(d.as_str())
-                            && seg.as_bytes().get(d.len()) == Some(&b'.'))
-                });
-            if hit {
-                return Some(Finding::new(
-                    DetectorId::Keyword,
-                    "static_keyword",
-                    seg.to_string(),
-                ));
-            }
+        ctx.path.segments().find_map(|seg| {
+            self.classify(seg)
+                .map(|reason| Finding::new(DetectorId::Keyword, reason, seg.to_string()))
+        })
+    }
+
+    /// Segments of `path` that match a static keyword: the `kw_hits` anomaly feature. Learned
+    /// words do not count, so a model means the same after the next training.
+    pub(crate) fn static_hits(&self, path: &NormalizedPath) -> u32 {
+        path.segments()
+            .filter(|seg| self.classify(seg) == Some(STATIC))
+            .count() as u32
+    }
+
+    /// True when `word` could be learned: not a legitimate, allowed or exempt word, and not
+    /// already caught by a static or learned keyword.
+    pub(crate) fn learnable(&self, word: &str) -> bool {
+        !self.never.contains(word) && self.classify(word).is_none()
+    }
+
+    /// `learned_keyword`, `static_keyword` or nothing, for one path segment.
+    fn classify(&self, seg: &str) -> Option<&'static str> {
+        if self.never.contains(seg) {
+            return None;
         }
-        None
+        // A legitimate stem (`site` in `site.bak`) only shields it from whole-word keywords.
+        let stem = seg.split('.').next().unwrap_or(seg);
+        let stem_counts = stem != seg && !self.never.contains(stem);
+        if self.learned.contains(seg) || (stem_counts && self.learned.contains(stem)) {
+            return Some(LEARNED);
+        }
+        let hit = self.words.contains(seg)
+            || (stem_counts && self.words.contains(stem))
+            || self.prefixes.iter().any(|p| seg.starts_with(p.as_str()))
+            || self.dotted.iter().any(|d| {
+                seg == d
+                    || seg.ends_with(d.as_str())
+                    || (seg.starts_with(d.as_str()) && seg.as_bytes().get(d.len()) == Some(&b'.'))
+            });
+        hit.then_some(STATIC)
     }
 }
+
+const STATIC: &str = "static_keyword";
+const LEARNED: &str = "learned_keyword";
 
 #[cfg(test)]
 mod tests {

@@ -3,6 +3,7 @@
 //! A detector's id is its module name, its key under `detectors` in the bundle, its metric
 //! label and the `detector` field of a block log line, so a log line leads straight to code.
 
+pub(crate) mod anomaly;
 pub(crate) mod header;
 pub(crate) mod honeypot;
 pub(crate) mod ip_block;
@@ -41,6 +42,8 @@ pub enum DetectorId {
     UuidTamper,
     /// Too many 404s on non-exempt paths in the window (probing).
     NotFound,
+    /// The trained IsolationForest finds the client's behaviour anomalous, with evidence.
+    Anomaly,
 }
 
 /// The order detectors run in: cheapest and strongest evidence first. The first rejecting
@@ -56,6 +59,7 @@ pub const REGISTRY: &[DetectorId] = &[
     DetectorId::Honeypot,
     DetectorId::UuidTamper,
     DetectorId::NotFound,
+    DetectorId::Anomaly,
 ];
 
 impl DetectorId {
@@ -72,6 +76,7 @@ impl DetectorId {
             DetectorId::Honeypot => "honeypot",
             DetectorId::UuidTamper => "uuid_tamper",
             DetectorId::NotFound => "not_found",
+            DetectorId::Anomaly => "anomaly",
         }
     }
 
@@ -149,6 +154,7 @@ impl DetectorSet {
             "header" => &[Header],
             "method" => &[Method],
             "not_found" => &[NotFound],
+            "anomaly" | "ai_anomaly" | "AIAnomalyMiddleware" => &[Anomaly],
             // AIWAF's honeypot middleware also ran its method policy.
             "honeypot" | "HoneypotTimingMiddleware" => &[Honeypot, Method],
             "uuid_tamper" | "UUIDTamperMiddleware" => &[UuidTamper],
@@ -157,12 +163,7 @@ impl DetectorSet {
             "ip_keyword_block" | "IPAndKeywordBlockMiddleware" => &[Payload, Probe, Keyword],
             "header_validation" | "HeaderValidationMiddleware" => &[Header],
             "rate_limit" | "RateLimitMiddleware" => &[RateLimit],
-            "ai_anomaly"
-            | "AIAnomalyMiddleware"
-            | "geo_block"
-            | "GeoBlockMiddleware"
-            | "logging"
-            | "AIWAFLoggerMiddleware" => &[],
+            "geo_block" | "GeoBlockMiddleware" | "logging" | "AIWAFLoggerMiddleware" => &[],
             _ => return None,
         };
         for id in ids {
@@ -230,8 +231,11 @@ mod tests {
         let s = DetectorSet::from_disable_name("ip_keyword_block").unwrap();
         assert!(s.contains(DetectorId::Keyword) && s.contains(DetectorId::Payload));
         assert!(!s.contains(DetectorId::IpBlock));
+        assert!(DetectorSet::from_disable_name("AIAnomalyMiddleware")
+            .unwrap()
+            .contains(DetectorId::Anomaly));
         assert_eq!(
-            DetectorSet::from_disable_name("ai_anomaly"),
+            DetectorSet::from_disable_name("geo_block"),
             Some(DetectorSet::EMPTY)
         );
         assert!(DetectorSet::from_disable_name("RateLimitMiddleware")

@@ -7,45 +7,26 @@
 
 use crate::bundle::Settings;
 use crate::detect::{DetectorId, Finding};
-use crate::engine::Context;
-use crate::state::{self, Scope, Store};
 
 /// The compiled probing policy.
 #[derive(Debug)]
 pub(crate) struct NotFound {
-    window_s: u32,
     threshold: u32,
-    slots: u32,
+    window_s: u32,
 }
 
 impl NotFound {
     pub(crate) fn new(s: &Settings) -> NotFound {
         NotFound {
-            window_s: s.window_seconds,
             threshold: s.not_found_threshold,
-            slots: s.state_slots,
+            window_s: s.window_seconds,
         }
     }
 
-    /// Response phase: counts a 404.
-    pub(crate) fn inspect_response(
-        &self,
-        ctx: &Context<'_, '_>,
-        store: &mut dyn Store,
-        status: u16,
-    ) -> Option<Finding> {
-        if status != 404 {
-            return None;
-        }
-        let client = ctx.req.client?;
-        let now = u32::try_from(ctx.now).unwrap_or(u32::MAX);
-        let updated = state::update(store, self.slots, client, Scope::Client, ctx.now_ms, |r| {
-            if state::restart_window(&mut r.not_found_since, now, self.window_s) {
-                r.not_found = 0;
-            }
-            r.not_found = r.not_found.saturating_add(1);
-        });
-        let count = u32::from(updated.record.not_found);
+    /// Response phase: judges the client's 404 count in the window, this 404 included
+    /// (counted by `Engine::observe`, which also feeds the anomaly features).
+    pub(crate) fn judge(&self, count: u16) -> Option<Finding> {
+        let count = u32::from(count);
         (count >= self.threshold).then(|| {
             Finding::new(
                 DetectorId::NotFound,

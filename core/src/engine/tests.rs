@@ -883,3 +883,115 @@ fn uuid_successes_cannot_be_banked() {
         "the 5th guess is refused, however many successes came first"
     );
 }
+
+/// A bundle whose model isolates 3+ 404s in the window (depth 1), 3+ errors (depth 2) and
+/// bursts of 30+ (depth 3) from everything else (depth 3 among 253 points).
+fn anomaly_bundle(extra: &str) -> String {
+    let names: Vec<String> = crate::FEATURE_NAMES.iter().map(|s| s.to_string()).collect();
+    let model = serde_json::json!({
+        "feature_names": names,
+        "forest": {"features": 6, "sample_size": 256, "threshold": 0.6, "trees": [{
+            "feature": [4, 5, -1, 3, -1, -1, -1],
+            "split": [2.5, 2.5, 0.0, 30.0, 0.0, 0.0, 0.0],
+            "left": [1, 3, 0, 5, 0, 0, 0],
+            "right": [2, 4, 0, 6, 0, 0, 0],
+            "size": [0, 0, 1, 0, 1, 253, 1]
+        }]}
+    });
+    format!(r#"{{"learned":{{"model":{model}}}{extra}}}"#)
+}
+
+#[test]
+fn anomalous_clients_with_evidence_are_blocklisted_burst_only_ones_are_not() {
+    let e = engine(&anomaly_bundle(
+        r#","settings":{"AIWAF_RATE_MAX":100,"AIWAF_RATE_FLOOD":200}"#,
+    ));
+    let mut s = MemoryStore::new(3);
+    let t = 1_000_000_000;
+    // A scanner: its third 404 makes it anomalous and suspicious.
+    let c = "203.0.113.40";
+    for i in 0..3u64 {
+        let target = format!("/old-{i}");
+        let v = at(&e, &mut s, "GET", &target, BROWSER, c, t + i);
+        assert!(v.response.is_needed());
+        let r = answered(&e, &mut s, &v, &target, c, 404, t + i);
+        assert_eq!(r.features.unwrap().not_found(), (i + 1) as f64);
+        assert_eq!(
+            blocked_by(&r),
+            (i == 2).then_some(("anomaly", "anomalous_behaviour")),
+            "404 number {}",
+            i + 1
+        );
+    }
+    let v = at(&e, &mut s, "GET", "/", BROWSER, c, t + 10);
+    assert_eq!(blocked_by(&v), Some(("ip_block", "dynamic_block")));
+    // A polling UI: 40 successful requests in 4 s is an outlier by volume only.
+    let c = "198.51.100.40";
+    for i in 0..40u64 {
+        let v = at(&e, &mut s, "GET", "/api/poll", BROWSER, c, t + i * 100);
+        let r = answered(&e, &mut s, &v, "/api/poll", c, 200, t + i * 100);
+        assert!(!r.blocked, "poll {i}: {r:?}");
+        let x = r.features.unwrap();
+        assert!(!x.suspicious());
+        if i == 39 {
+            assert_eq!(x.0[3], 40.0, "burst");
+        }
+    }
+    // Without a model nothing is observed on success (no write per request).
+    let plain = engine("{}");
+    let v = at(&plain, &mut s, "GET", "/", BROWSER, c, t);
+    assert!(answered(&plain, &mut s, &v, "/", c, 200, t)
+        .features
+        .is_none());
+}
+
+#[test]
+fn refused_requests_count_toward_anomalies() {
+    let e = engine(&anomaly_bundle(""));
+    let mut s = MemoryStore::new(3);
+    let t = 1_000_000_000;
+    let c = "203.0.113.41";
+    // Probes refused by `probe` (403) are errors: the third makes the client anomalous and
+    // gets it blocklisted, while `probe` still answers the request.
+    let v = at(&e, &mut s, "GET", "/a.php", BROWSER, c, t);
+    assert_eq!(v.features.unwrap().errors(), 1.0);
+    at(&e, &mut s, "GET", "/b.php", BROWSER, c, t + 1);
+    let v = at(&e, &mut s, "GET", "/c.php", BROWSER, c, t + 2);
+    assert_eq!(blocked_by(&v), Some(("probe", "probe_extension")));
+    assert_eq!(v.findings[0].detector.as_str(), "anomaly", "{v:?}");
+    let v = at(&e, &mut s, "GET", "/", BROWSER, c, t + 3);
+    assert_eq!(blocked_by(&v), Some(("ip_block", "dynamic_block")));
+    // With the anomaly detector only monitoring, the probe is still refused.
+    let e = engine(&anomaly_bundle(
+        r#","detectors":{"anomaly":{"action":"monitor"}}"#,
+    ));
+    let c = "203.0.113.42";
+    for i in 0..4u64 {
+        let v = at(&e, &mut s, "GET", "/a.php", BROWSER, c, t + i);
+        assert_eq!(blocked_by(&v), Some(("probe", "probe_extension")));
+    }
+}
+
+#[test]
+fn models_are_checked_when_loaded() {
+    let bad = |bundle: String| {
+        crate::Engine::new(&crate::Bundle::from_json(bundle.as_bytes()).unwrap(), 0)
+            .unwrap_err()
+            .key()
+            .map(str::to_string)
+    };
+    let ok = anomaly_bundle("");
+    assert_eq!(
+        bad(ok.replace("\"burst\"", "\"response_time\"")),
+        Some("learned.model.feature_names".into())
+    );
+    assert_eq!(
+        bad(ok.replace("\"left\":[1,3,0,5,0,0,0]", "\"left\":[0,3,0,5,0,0,0]")),
+        Some("learned.model.forest".into())
+    );
+    // AIWAF_DISABLE_AI keeps the model out of the way but still checks it.
+    let e = engine(&anomaly_bundle(r#","settings":{"AIWAF_DISABLE_AI":true}"#));
+    let mut s = MemoryStore::new(3);
+    let v = at(&e, &mut s, "GET", "/", BROWSER, "203.0.113.43", 5);
+    assert!(!v.response.is_needed() || !v.response.anomaly);
+}
