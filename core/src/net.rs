@@ -61,6 +61,15 @@ pub fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
+impl From<IpAddr> for IpNet {
+    /// The single address (a /32 or /128), as the trainer blocklists one client.
+    fn from(ip: IpAddr) -> IpNet {
+        let ip = canonical(ip);
+        let prefix = if ip.is_ipv4() { 32 } else { 128 };
+        IpNet { addr: ip, prefix }
+    }
+}
+
 impl FromStr for IpNet {
     type Err = String;
 

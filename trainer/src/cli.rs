@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-/// aiwaf: validate, explain and (later) train the bundles the aiwaf-proxy filter enforces.
+/// aiwaf: train, validate and explain the bundles the aiwaf-proxy filter enforces.
 #[derive(Debug, Parser)]
 #[command(name = "aiwaf", version, about)]
 pub struct Cli {
@@ -24,6 +24,8 @@ pub enum Command {
     },
     /// Evaluate one request against a bundle and print the verdict with its evidence.
     Explain(ExplainArgs),
+    /// Learn from access logs (abusive clients, keywords, the anomaly model) and write a bundle.
+    Train(TrainArgs),
     /// Write a realistic synthetic access log (browsers, APIs, crawlers, scanners, form posts).
     SampleLog {
         /// Number of lines.
@@ -69,4 +71,27 @@ pub struct ExplainArgs {
     /// Print the verdict as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    /// The operator's bundle (settings, exemptions, rules) to start from; default `{}`.
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
+    /// Train the model even below AIWAF_MIN_AI_LOGS parsed lines.
+    #[arg(long)]
+    pub force_ai: bool,
+    /// Where to write the bundle (atomically).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Seed of the model's randomness: the same logs and seed give the same bundle.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Unix time that expiries count from (default: now).
+    #[arg(long, hide = true)]
+    pub now: Option<u64>,
+    /// Log files, directories or globs; gzip is detected by content, rotated sets are read
+    /// oldest first.
+    #[arg(required = true)]
+    pub logs: Vec<PathBuf>,
 }

@@ -3,12 +3,13 @@
 
 mod cli;
 mod explain;
-#[allow(dead_code)] // used by `aiwaf train` (issue 4), tested here
 mod forest_fit;
-#[allow(dead_code)]
 mod logs;
 mod rng;
 mod sample_log;
+#[cfg(test)]
+mod testutil;
+mod train;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -27,6 +28,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check { bundle, json } => check(&bundle, json),
         Command::Explain(args) => explain::run(&args),
+        Command::Train(args) => train::run(&args),
         Command::SampleLog { lines, out, seed } => sample_log_file(&out, lines, seed),
     };
     match result {

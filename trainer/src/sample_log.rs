@@ -105,7 +105,7 @@ const MONTHS: [&str; 12] = [
 ];
 
 /// `25/Nov/2026:06:15:37 +0000` for Unix seconds `t` (UTC).
-fn clf_time(t: u64) -> String {
+pub fn clf_time(t: u64) -> String {
     let days = (t / 86_400) as i64;
     let secs = t % 86_400;
     // Civil-from-days (Howard Hinnant's algorithm).

@@ -1,45 +1,10 @@
 //! Reader tests: every input is written by the test itself into its own temporary directory.
 
-use std::io::Write as _;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
 use super::*;
-
-/// A fresh directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        use std::sync::atomic::{AtomicU32, Ordering};
-        static N: AtomicU32 = AtomicU32::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("aiwaf-logs-{tag}-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-    fn write(&self, name: &str, data: &[u8]) -> PathBuf {
-        let p = self.0.join(name);
-        std::fs::write(&p, data).unwrap();
-        p
-    }
-    fn write_gz(&self, name: &str, data: &[u8]) -> PathBuf {
-        self.write(name, &gz(data))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn gz(data: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
-}
+use crate::testutil::{gz, TempDir};
 
 fn read(paths: &[PathBuf]) -> (Vec<AccessRecord>, ReadStats) {
     let mut out = Vec::new();

@@ -1,0 +1,224 @@
+//! Training tests: feature parity with the live engine, and what gets learned from whom.
+
+use std::net::IpAddr;
+
+use aiwaf_core::{AccessRecord, Bundle, Engine, Features, MemoryStore, Request};
+
+use super::learner::{Learner, ModelOutcome};
+use crate::forest_fit::{fit, FitParams};
+use crate::logs::LogReader;
+use crate::sample_log::clf_time;
+use crate::testutil::TempDir;
+
+/// (client, seconds after t0, method, target, status)
+type Hit = (&'static str, u64, &'static str, &'static str, u16);
+
+const T0: u64 = 1_793_491_200;
+
+/// Browsing, a burst, static assets, an exempt path, 404s and errors across a window expiry,
+/// two interleaved clients and an IPv6 one.
+const SEQUENCE: &[Hit] = &[
+    ("198.18.0.5", 0, "GET", "/", 200),
+    ("198.18.0.5", 0, "GET", "/static/app.css", 200),
+    ("203.0.113.9", 1, "GET", "/wp-login.php", 404),
+    ("198.18.0.5", 2, "GET", "/products/12?sort=price", 200),
+    ("203.0.113.9", 2, "GET", "/.env", 404),
+    ("203.0.113.9", 3, "POST", "/xmlrpc.php", 403),
+    ("203.0.113.9", 3, "GET", "/search?q=1%27%20OR%201=1", 500),
+    ("203.0.113.9", 4, "GET", "/health/ready", 404),
+    ("203.0.113.9", 5, "GET", "/admin/Shell.PHP", 404),
+    ("2001:db8::7", 5, "PATCH", "/api/v1/items/abc", 200),
+    ("2001:db8::7", 6, "GET", "/api/v1/items/zzz", 404),
+    ("198.18.0.5", 12, "GET", "/cart", 302),
+    ("203.0.113.9", 70, "GET", "/.git/config", 404),
+    ("203.0.113.9", 71, "GET", "/", 200),
+];
+
+fn log_line(h: &Hit) -> String {
+    format!(
+        "{} - - [{}] \"{} {} HTTP/1.1\" {} 512 \"-\" \"Mozilla/5.0\" 0.004\n",
+        h.0,
+        clf_time(T0 + h.1),
+        h.2,
+        h.3,
+        h.4
+    )
+}
+
+/// A small fitted model, so the live engine observes behaviour as it does with a trained bundle.
+fn bundle_with_model(extra: &str) -> Bundle {
+    let points: Vec<Vec<f64>> = (0..300)
+        .map(|i| vec![(i % 30) as f64, 0.0, 2.0, (i % 5) as f64, 0.0, 0.0])
+        .collect();
+    let forest = fit(&points, 6, &FitParams::default()).unwrap();
+    let model = aiwaf_core::AnomalyModel {
+        feature_names: aiwaf_core::FEATURE_NAMES
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        samples: 300,
+        trained_at: 0,
+        forest,
+    };
+    let mut b = Bundle::from_json(format!("{{{extra}}}").as_bytes()).unwrap();
+    b.learned.model = Some(model);
+    b
+}
+
+#[test]
+fn log_lines_and_live_requests_yield_identical_features() {
+    // As log lines, through the readers and the trainer's engine.
+    let dir = TempDir::new("parity");
+    let text: String = SEQUENCE.iter().map(log_line).collect();
+    let path = dir.write("access.log", text.as_bytes());
+    let trainer = Engine::for_training(&Bundle::from_json(b"{}").unwrap(), T0).unwrap();
+    let mut store = MemoryStore::new(11);
+    let mut from_logs: Vec<Option<Features>> = Vec::new();
+    let stats = LogReader::for_each(&[path], |rec| {
+        from_logs.push(trainer.observe_record(&rec, &mut store));
+    })
+    .unwrap();
+    assert_eq!(stats.parsed, SEQUENCE.len() as u64);
+
+    // Live: the filter's calls, request then response, on an engine with a model (monitor
+    // mode, so the upstream answers every request as the log says it did).
+    let live = Engine::new(&bundle_with_model(r#""mode":"monitor""#), T0).unwrap();
+    let mut store = MemoryStore::new(11);
+    let from_live: Vec<Option<Features>> = SEQUENCE
+        .iter()
+        .map(|&(client, t, method, target, status)| {
+            let headers = vec![
+                (":method".to_string(), method.to_string()),
+                (":path".to_string(), target.to_string()),
+                ("user-agent".to_string(), "Mozilla/5.0".to_string()),
+            ];
+            let client: IpAddr = client.parse().unwrap();
+            let req = Request::from_pseudo_headers(&headers, Some(client), Some("HTTP/1.1"));
+            let now_ms = (T0 + t) * 1000;
+            let v = live.inspect(&req, now_ms, &mut store);
+            live.inspect_response(&req, v.response, status, now_ms, &mut store)
+                .features
+        })
+        .collect();
+    assert_eq!(from_logs, from_live);
+
+    // And the vectors say what the definitions say.
+    let scanner: Vec<[f64; 6]> = SEQUENCE
+        .iter()
+        .zip(&from_logs)
+        .filter(|(h, _)| h.0 == "203.0.113.9")
+        .filter_map(|(_, x)| x.map(|x| x.0))
+        .collect();
+    // /wp-login.php: 13 bytes, `wp-` and `.php` are one segment, 404 → class 4, first request.
+    assert_eq!(scanner[0], [13.0, 1.0, 4.0, 1.0, 1.0, 0.0]);
+    // /admin/Shell.PHP (the exempt /health/ready was not observed): 3 404s, 2 errors.
+    assert_eq!(scanner[4], [16.0, 1.0, 4.0, 5.0, 3.0, 2.0]);
+    // 65 s later the window has expired: this 404 is the first of a new one.
+    assert_eq!(scanner[5][4..], [1.0, 0.0]);
+    assert_eq!(from_logs[1], None, "static assets are not observed");
+}
+
+fn rec(client: &str, t_ms: u64, method: &str, target: &str, status: u16) -> AccessRecord {
+    AccessRecord {
+        client: client.parse().unwrap(),
+        time_ms: T0 * 1000 + t_ms,
+        method: method.into(),
+        target: target.into(),
+        status,
+        response_ms: None,
+        bytes: Some(100),
+        user_agent: String::new(),
+        referer: String::new(),
+    }
+}
+
+#[test]
+fn learns_scanners_not_browsers_or_pollers() {
+    let policy =
+        Bundle::from_json(br#"{"settings":{"AIWAF_EXEMPT_IPS":["198.51.100.99"]}}"#).unwrap();
+    let engine = Engine::for_training(&policy, T0).unwrap();
+    let mut l = Learner::new(&engine, &policy.settings, 1);
+    let pages = [
+        "/",
+        "/products",
+        "/products/7",
+        "/cart",
+        "/blog/post-1",
+        "/about",
+    ];
+    let mut t = 0;
+    // 60 browsers, each a few sessions an hour apart, one dead link per session.
+    for b in 0..60u64 {
+        let ip = format!("198.18.1.{b}");
+        for session in 0..4u64 {
+            t = session * 3_600_000 + b * 1_000;
+            for (i, p) in pages.iter().enumerate() {
+                l.add(&rec(&ip, t + i as u64 * 4_000, "GET", p, 200));
+            }
+            l.add(&rec(&ip, t + 30_000, "GET", "/products/99999", 404));
+        }
+    }
+    // A dashboard polling every 200 ms for ten minutes: volume only.
+    for i in 0..3_000u64 {
+        l.add(&rec("198.18.2.1", i * 200, "GET", "/api/status", 200));
+    }
+    // A scanner with a 404 every 20 s (never 6 in a window) but mostly keyword probes
+    // refused with 403: the model must catch it.
+    for i in 0..20u64 {
+        let (target, status) = if i % 4 == 0 {
+            ("/backup.tar", 404)
+        } else {
+            ("/wp-admin/install.php", 403)
+        };
+        l.add(&rec("203.0.113.50", t + i * 5_000, "GET", target, status));
+    }
+    // A 404 sweep: the live not_found rule in one window.
+    for i in 0..8u64 {
+        l.add(&rec("203.0.113.51", t + i * 300, "GET", "/old/thing", 404));
+    }
+    // An exempt client doing the same is never listed.
+    for i in 0..8u64 {
+        l.add(&rec("198.51.100.99", t + i * 300, "GET", "/old/thing", 404));
+    }
+    let learned = l.finish(&policy.settings, 2_000, true, T0, 1);
+    assert!(matches!(learned.outcome, ModelOutcome::Trained { .. }));
+    let listed: Vec<(String, &str)> = learned
+        .blocks
+        .iter()
+        .map(|b| (b.ip.addr().to_string(), b.reason.as_str()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("203.0.113.51".to_string(), "trained: 404-heavy"),
+            ("203.0.113.50".to_string(), "trained: anomaly"),
+        ]
+    );
+    assert_eq!(
+        learned.blocks[0].expires_at,
+        Some(T0 + policy.settings.trained_block_seconds)
+    );
+}
+
+#[test]
+fn the_model_waits_for_enough_logs_unless_forced() {
+    let policy = Bundle::from_json(b"{}").unwrap();
+    let engine = Engine::for_training(&policy, T0).unwrap();
+    let run = |force: bool| {
+        let mut l = Learner::new(&engine, &policy.settings, 1);
+        for i in 0..500u64 {
+            l.add(&rec("198.18.0.1", i * 1_000, "GET", "/", 200));
+        }
+        l.finish(&policy.settings, 500, force, T0, 1)
+    };
+    let keyword_only = run(false);
+    assert_eq!(
+        keyword_only.outcome,
+        ModelOutcome::TooFewLogs {
+            parsed: 500,
+            needed: 10_000
+        }
+    );
+    assert!(keyword_only.model.is_none());
+    assert!(run(true).model.is_some());
+}
