@@ -643,10 +643,15 @@ impl Engine {
     }
 
     /// Observes one logged request exactly as the filter observes a live one (same policy for
-    /// what is observed, same counters, same vector): `None` when the request is not observed
-    /// (exempt client or path, static asset, no client). Used by the trainer on an engine from
+    /// what is observed, same counters, same vector). The features are `None` when the request
+    /// is not observed (exempt client or path, static asset); the normalised path is returned
+    /// for the caller's own use, so it is computed once. Used by the trainer on an engine from
     /// [`Engine::for_training`]; records must come in time order per client.
-    pub fn observe_record(&self, rec: &AccessRecord, store: &mut dyn Store) -> Option<Features> {
+    pub fn observe_record(
+        &self,
+        rec: &AccessRecord,
+        store: &mut dyn Store,
+    ) -> (Option<Features>, NormalizedPath) {
         let req = Request {
             method: &rec.method,
             target: &rec.target,
@@ -654,12 +659,9 @@ impl Engine {
             client: Some(rec.client),
             protocol: None,
         };
-        if self.exempt_client(&req) {
-            return None;
-        }
         let path = normalize_path(req.raw_path());
-        if !self.observing(self.policy_for(req.method, &path).0) {
-            return None;
+        if self.exempt_client(&req) || !self.observing(self.policy_for(req.method, &path).0) {
+            return (None, path);
         }
         let ctx = Context {
             req: &req,
@@ -667,7 +669,8 @@ impl Engine {
             now: rec.time_ms / 1000,
             now_ms: rec.time_ms,
         };
-        self.observe(&ctx, rec.status, true, store).1
+        let features = self.observe(&ctx, rec.status, true, store).1;
+        (features, path)
     }
 
     /// The path-level finding (payload, probe or keyword) a request's target alone earns,

@@ -60,11 +60,12 @@ impl Features {
         self.0[5]
     }
 
-    /// Evidence beyond volume: a keyword in the path, or at least three 404s or errors in the
-    /// window. An anomaly without it is never blocked: a busy polling UI is anomalous by
-    /// volume alone (AIWAF issue #15).
+    /// Evidence beyond volume: a keyword in the path, three refused or failed requests, or
+    /// five 404s and errors together in the window. An anomaly without it is never blocked: a
+    /// busy polling UI is anomalous by volume alone (AIWAF issue #15), and a shopper following
+    /// a few dead links has 404s but no errors.
     pub fn suspicious(&self) -> bool {
-        self.kw_hits() >= 1.0 || self.not_found() + self.errors() >= 3.0
+        self.kw_hits() >= 1.0 || self.errors() >= 3.0 || self.not_found() + self.errors() >= 5.0
     }
 }
 
@@ -127,7 +128,9 @@ mod tests {
         let burst_only = Features([12.0, 0.0, 2.0, 40.0, 0.0, 0.0]);
         assert!(!burst_only.suspicious());
         assert!(Features([12.0, 1.0, 4.0, 1.0, 1.0, 0.0]).suspicious());
-        assert!(Features([12.0, 0.0, 4.0, 3.0, 2.0, 1.0]).suspicious());
-        assert!(!Features([12.0, 0.0, 4.0, 3.0, 1.0, 1.0]).suspicious());
+        assert!(Features([12.0, 0.0, 4.0, 3.0, 0.0, 3.0]).suspicious());
+        assert!(Features([12.0, 0.0, 4.0, 3.0, 3.0, 2.0]).suspicious());
+        assert!(!Features([12.0, 0.0, 4.0, 3.0, 4.0, 0.0]).suspicious());
+        assert!(!Features([12.0, 0.0, 4.0, 3.0, 2.0, 2.0]).suspicious());
     }
 }

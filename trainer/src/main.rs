@@ -97,3 +97,8 @@ fn check(path: &Path, json: bool) -> Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// The trainer allocates a few short strings per log line on one thread and frees them on
+/// another; mimalloc does that about twice as fast as glibc's allocator.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;

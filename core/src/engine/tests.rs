@@ -908,9 +908,10 @@ fn anomalous_clients_with_evidence_are_blocklisted_burst_only_ones_are_not() {
     ));
     let mut s = MemoryStore::new(3);
     let t = 1_000_000_000;
-    // A scanner: its third 404 makes it anomalous and suspicious.
+    // A scanner: anomalous from its third 404, suspicious from its fifth (before the
+    // `not_found` detector's sixth).
     let c = "203.0.113.40";
-    for i in 0..3u64 {
+    for i in 0..5u64 {
         let target = format!("/old-{i}");
         let v = at(&e, &mut s, "GET", &target, BROWSER, c, t + i);
         assert!(v.response.is_needed());
@@ -918,7 +919,7 @@ fn anomalous_clients_with_evidence_are_blocklisted_burst_only_ones_are_not() {
         assert_eq!(r.features.unwrap().not_found(), (i + 1) as f64);
         assert_eq!(
             blocked_by(&r),
-            (i == 2).then_some(("anomaly", "anomalous_behaviour")),
+            (i == 4).then_some(("anomaly", "anomalous_behaviour")),
             "404 number {}",
             i + 1
         );

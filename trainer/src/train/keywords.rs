@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use aiwaf_core::{normalize_path, Engine, LearnedKeyword};
+use aiwaf_core::{Engine, LearnedKeyword, NormalizedPath};
 
 /// Candidate words tracked; further new words are counted and dropped.
 pub const MAX_CANDIDATES: usize = 100_000;
@@ -67,13 +67,16 @@ impl KeywordLearner {
         }
     }
 
-    /// Looks at one logged request. `probing`: the client had at least two 404s in its window.
+    /// Looks at one logged request; `path` is its normalised path. `probing`: the client had
+    /// at least two 404s in its window.
+    #[allow(clippy::too_many_arguments)]
     pub fn add(
         &mut self,
         engine: &Engine,
         client: IpAddr,
         method: &str,
         target: &str,
+        path: &NormalizedPath,
         status: u16,
         probing: bool,
     ) {
@@ -82,8 +85,6 @@ impl KeywordLearner {
         if !successful && !client_error {
             return;
         }
-        let raw = target.split(['?', '#']).next().unwrap_or(target);
-        let path = normalize_path(raw);
         if successful {
             for seg in path.segments() {
                 self.success.insert(stem(seg));
@@ -228,6 +229,18 @@ mod tests {
         Engine::for_training(&Bundle::from_json(b"{}").unwrap(), 0).unwrap()
     }
 
+    fn add(
+        k: &mut KeywordLearner,
+        e: &Engine,
+        client: IpAddr,
+        target: &str,
+        status: u16,
+        probing: bool,
+    ) {
+        let path = aiwaf_core::normalize_path(target.split('?').next().unwrap_or(target));
+        k.add(e, client, "GET", target, &path, status, probing);
+    }
+
     fn ip(n: u8) -> IpAddr {
         IpAddr::from([203, 0, 113, n])
     }
@@ -238,19 +251,19 @@ mod tests {
         let mut k = KeywordLearner::new();
         // `dumper` from three scanners, in a malicious context (a .php probe).
         for n in 1..=3 {
-            k.add(&e, ip(n), "GET", "/dumper/x.php", 404, false);
+            add(&mut k, &e, ip(n), "/dumper/x.php", 404, false);
         }
         // `quarterly_reports` from one client only (AIWAF learned it from one 404).
-        k.add(&e, ip(9), "GET", "/admin/quarterly_reports", 404, true);
+        add(&mut k, &e, ip(9), "/admin/quarterly_reports", 404, true);
         // `exports2` was asked by three probing clients but the site serves it.
         for n in 1..=3 {
-            k.add(&e, ip(n), "GET", "/exports2/shell.php", 404, false);
+            add(&mut k, &e, ip(n), "/exports2/shell.php", 404, false);
         }
-        k.add(&e, ip(50), "GET", "/exports2/today", 200, false);
+        add(&mut k, &e, ip(50), "/exports2/today", 200, false);
         // `vendor` is generic; `index` too; `api` is exempt; numbers are not words.
         for n in 1..=3 {
-            k.add(&e, ip(n), "GET", "/vendor/index.php", 404, false);
-            k.add(&e, ip(n), "GET", "/api/v1/items/12345678", 404, true);
+            add(&mut k, &e, ip(n), "/vendor/index.php", 404, false);
+            add(&mut k, &e, ip(n), "/api/v1/items/12345678", 404, true);
         }
         let (learned, rejected) = k.select(3, 10, 99);
         let words: Vec<&str> = learned.iter().map(|(k, _)| k.word.as_str()).collect();
@@ -277,10 +290,10 @@ mod tests {
         let mut k = KeywordLearner::new();
         for n in 1..=5 {
             // A plain 404 from a client that is not probing: a dead link, not evidence.
-            k.add(&e, ip(n), "GET", "/winter-sale", 404, false);
+            add(&mut k, &e, ip(n), "/winter-sale", 404, false);
             // A 500 is the site's fault, not the client's.
-            k.add(&e, ip(n), "GET", "/crashme/a.php", 500, true);
-            k.add(&e, ip(n), "GET", "/phpunit/eval-stdin.php", 403, false);
+            add(&mut k, &e, ip(n), "/crashme/a.php", 500, true);
+            add(&mut k, &e, ip(n), "/phpunit/eval-stdin.php", 403, false);
         }
         let (learned, _) = k.select(3, 10, 0);
         let words: Vec<&str> = learned.iter().map(|(k, _)| k.word.as_str()).collect();
@@ -293,17 +306,17 @@ mod tests {
         let mut k = KeywordLearner::new();
         for n in 1..=3 {
             for w in ["alpha", "bravo", "charlie"] {
-                k.add(&e, ip(n), "GET", &format!("/{w}"), 404, true);
+                add(&mut k, &e, ip(n), &format!("/{w}"), 404, true);
             }
         }
         for i in 0..(MAX_CANDIDATES - 3 + 10) {
             let word = format!("word{}", base26(i));
-            k.add(&e, ip(1), "GET", &format!("/{word}"), 404, true);
+            add(&mut k, &e, ip(1), &format!("/{word}"), 404, true);
         }
         assert_eq!(k.candidates.len(), MAX_CANDIDATES);
         assert_eq!(k.dropped, 10);
         // Known words still count when the table is full.
-        k.add(&e, ip(4), "GET", "/charlie", 404, true);
+        add(&mut k, &e, ip(4), "/charlie", 404, true);
         let (learned, rejected) = k.select(3, 2, 0);
         let words: Vec<&str> = learned.iter().map(|(k, _)| k.word.as_str()).collect();
         assert_eq!(words, ["charlie", "alpha"]);

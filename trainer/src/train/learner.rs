@@ -22,7 +22,7 @@ use crate::train::keywords::KeywordLearner;
 /// Clients aggregated; requests of further clients still shape nothing but are counted.
 pub const MAX_CLIENTS: usize = 1_000_000;
 /// Feature vectors kept for fitting and for the threshold.
-pub const RESERVOIR: usize = 50_000;
+pub const RESERVOIR: usize = 16_384;
 /// Suspicious vectors kept per client for scoring once the model exists.
 pub const EVIDENCE_PER_CLIENT: usize = 8;
 /// Blocklist entries one training may add; the most 404-heavy and anomalous come first.
@@ -94,7 +94,7 @@ impl<'e> Learner<'e> {
 
     /// Takes one record (in log order).
     pub fn add(&mut self, rec: &AccessRecord) {
-        let features = self.engine.observe_record(rec, &mut self.store);
+        let (features, path) = self.engine.observe_record(rec, &mut self.store);
         if self.learn_keywords {
             let probing = features.is_some_and(|x| x.not_found() >= 2.0);
             self.keywords.add(
@@ -102,6 +102,7 @@ impl<'e> Learner<'e> {
                 rec.client,
                 &rec.method,
                 &rec.target,
+                &path,
                 rec.status,
                 probing,
             );

@@ -51,12 +51,7 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode> {
         bail!("no log files found in the given paths");
     }
     let mut learner = Learner::new(&engine, s, args.seed);
-    let mut progress = Progress::new();
-    let stats = LogReader::for_each(&files, |rec| {
-        learner.add(&rec);
-        progress.tick();
-    })?;
-    progress.finish();
+    let stats = read_into(&files, &mut learner)?;
     print_read(&stats);
     if stats.parsed < s.min_train_logs {
         bail!(
@@ -83,6 +78,41 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode> {
         }
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Records per batch handed from the reading thread to the learning one.
+const BATCH: usize = 4096;
+
+/// Reads and parses the logs on one thread while the learner works on the other: decompressing
+/// and parsing cost about as much as learning, and a training host has cores to spare.
+fn read_into(files: &[std::path::PathBuf], learner: &mut Learner<'_>) -> Result<ReadStats> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<aiwaf_core::AccessRecord>>(4);
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || {
+            let mut batch = Vec::with_capacity(BATCH);
+            let stats = LogReader::for_each(files, |rec| {
+                batch.push(rec);
+                if batch.len() == BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    // A closed channel means the learner stopped; the rest is not needed.
+                    let _ = tx.send(full);
+                }
+            });
+            let _ = tx.send(batch);
+            stats
+        });
+        let mut progress = Progress::new();
+        for batch in rx {
+            for rec in &batch {
+                learner.add(rec);
+            }
+            progress.advance(batch.len() as u64);
+        }
+        progress.finish();
+        reader
+            .join()
+            .map_err(|_| anyhow::anyhow!("the log reading thread failed"))?
+    })
 }
 
 /// The policy plus what was learned. The policy's `learned` section is replaced. Its blocklist
@@ -229,9 +259,10 @@ impl Progress {
         }
     }
 
-    fn tick(&mut self) {
-        self.records += 1;
-        if self.enabled && self.records.is_multiple_of(100_000) {
+    fn advance(&mut self, records: u64) {
+        let before = self.records / 100_000;
+        self.records += records;
+        if self.enabled && self.records / 100_000 > before {
             let secs = self.started.elapsed().as_secs_f64().max(1e-3);
             let _ = write!(
                 std::io::stderr(),

@@ -75,7 +75,7 @@ fn log_lines_and_live_requests_yield_identical_features() {
     let mut store = MemoryStore::new(11);
     let mut from_logs: Vec<Option<Features>> = Vec::new();
     let stats = LogReader::for_each(&[path], |rec| {
-        from_logs.push(trainer.observe_record(&rec, &mut store));
+        from_logs.push(trainer.observe_record(&rec, &mut store).0);
     })
     .unwrap();
     assert_eq!(stats.parsed, SEQUENCE.len() as u64);
