@@ -454,10 +454,29 @@ fn bench_e2e() -> Result<()> {
          return wrk.format(nil, \"/\")\nend\n",
     )?;
 
+    // A trained bundle (model, learned keywords, blocklist) for the third configuration.
+    let cli = build_cli()?;
+    let log = dir.join("bench-sample.log.gz");
+    let trained = dir.join("bench-bundle.json");
+    run(Command::new(&cli)
+        .args(["sample-log", "--lines", "20000", "--out"])
+        .arg(&log))?;
+    run(Command::new(&cli)
+        .args(["train", "--out"])
+        .arg(&trained)
+        .arg(&log))?;
+    let trained = std::fs::read_to_string(&trained)?;
+
     let mut results = Vec::new();
-    for (name, no_filter) in [("without filter", true), ("with filter", false)] {
+    let configs = [
+        ("without filter", true, "{}".to_string()),
+        ("with filter", false, "{}".to_string()),
+        ("trained bundle", false, trained),
+    ];
+    for (name, no_filter, bundle) in configs {
         let envoy = Envoy::start(EnvoyOptions {
             no_filter,
+            bundle,
             ..Default::default()
         })?;
         let mut cmd = Command::new("wrk");
@@ -494,8 +513,10 @@ fn bench_e2e() -> Result<()> {
         results.push(rps);
     }
     println!(
-        "bench-e2e: with/without = {:.2} ({} s each, 2 wrk threads, 16 connections, Envoy --concurrency 2)",
+        "bench-e2e: with/without = {:.2}, trained/without = {:.2}, trained/with = {:.2} ({} s each, 2 wrk threads, 16 connections, Envoy --concurrency 2)",
         results[1] / results[0],
+        results[2] / results[0],
+        results[2] / results[1],
         seconds
     );
     Ok(())

@@ -222,3 +222,78 @@ fn the_model_waits_for_enough_logs_unless_forced() {
     assert!(keyword_only.model.is_none());
     assert!(run(true).model.is_some());
 }
+
+fn train_args(
+    dir: &TempDir,
+    policy: Option<std::path::PathBuf>,
+    log: &str,
+) -> crate::cli::TrainArgs {
+    crate::cli::TrainArgs {
+        policy,
+        force_ai: false,
+        out: dir.0.join("bundle.json"),
+        seed: 42,
+        now: Some(T0),
+        logs: vec![dir.0.join(log)],
+    }
+}
+
+#[test]
+fn too_little_data_writes_nothing_and_keeps_the_bundle_in_force() {
+    let dir = TempDir::new("train-short");
+    let lines: String = SEQUENCE.iter().map(log_line).collect();
+    dir.write("access.log", lines.as_bytes());
+    let out = dir.write("bundle.json", b"{\"version\":\"in force\"}");
+    let err = super::run(&train_args(&dir, None, "access.log")).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("AIWAF_MIN_TRAIN_LOGS is 50"),
+        "{err:#}"
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), b"{\"version\":\"in force\"}");
+}
+
+#[test]
+fn the_output_is_the_policy_plus_what_was_learned() {
+    let dir = TempDir::new("train-merge");
+    let mut log = Vec::new();
+    crate::sample_log::write(&mut log, 3_000, 5).unwrap();
+    dir.write("access.log", &log);
+    // The policy: its own settings and static entries, an expired entry, an earlier trained
+    // entry of a scanner of this log, and last training's keywords.
+    let policy = dir.write(
+        "policy.json",
+        br#"{"version":"prod-7","settings":{"AIWAF_RATE_MAX":30},
+             "blocklist":[{"ip":"192.0.2.0/24","reason":"manual"},
+                          {"ip":"192.0.2.200","reason":"stale","expires_at":5},
+                          {"ip":"203.0.113.12","reason":"trained: 404-heavy","expires_at":1793491300}],
+             "learned":{"keywords":[{"word":"oldword","count":3}]}}"#,
+    );
+    super::run(&train_args(&dir, Some(policy), "access.log")).unwrap();
+    let out = Bundle::from_json(&std::fs::read(dir.0.join("bundle.json")).unwrap()).unwrap();
+    assert_eq!(out.version.as_deref(), Some("prod-7"));
+    assert_eq!(out.settings.rate_max, 30);
+    let reasons: Vec<(String, &str)> = out
+        .blocklist
+        .iter()
+        .map(|b| (b.ip.to_string(), b.reason.as_str()))
+        .collect();
+    assert_eq!(reasons[0], ("192.0.2.0/24".to_string(), "manual"));
+    assert!(!reasons.iter().any(|(_, r)| *r == "stale"), "{reasons:?}");
+    let scanner: Vec<_> = out
+        .blocklist
+        .iter()
+        .filter(|b| b.ip.to_string() == "203.0.113.12")
+        .collect();
+    assert_eq!(scanner.len(), 1, "{reasons:?}");
+    assert_eq!(
+        scanner[0].expires_at,
+        Some(T0 + out.settings.trained_block_seconds),
+        "re-learned: the new expiry"
+    );
+    assert!(out.learned.keywords.iter().all(|k| k.word != "oldword"));
+    assert!(!out.learned.keywords.is_empty());
+    // 3,000 lines are below AIWAF_MIN_AI_LOGS: keyword and 404 rules only.
+    assert!(out.learned.model.is_none());
+    // And the filter's loader accepts it.
+    Engine::new(&out, T0).unwrap();
+}
