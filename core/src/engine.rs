@@ -14,7 +14,7 @@ use crate::detect::rate_limit::{Limits, RateLimit};
 use crate::detect::uuid_tamper::UuidTamper;
 use crate::detect::{DetectorId, DetectorSet, Finding, REGISTRY};
 use crate::error::Error;
-use crate::features::{Features, MAX_PATH_LEN};
+use crate::features::{Features, Snapshot, MAX_PATH_LEN};
 use crate::net::IpSet;
 use crate::normalize::{normalize_path, NormalizedPath};
 use crate::record::AccessRecord;
@@ -30,6 +30,18 @@ pub(crate) struct Context<'r, 'a> {
     pub(crate) now: u64,
     /// Unix time, milliseconds.
     pub(crate) now_ms: u64,
+}
+
+/// What an observation counts (see [`Engine::observe`]).
+#[derive(Debug, Clone, Copy)]
+enum Count {
+    /// The request and its status in one write: log records, and refused requests whose
+    /// request was not counted yet.
+    RequestAndStatus,
+    /// The status only; the request phase counted the request and read this.
+    Status(Snapshot),
+    /// A 404 only, and no features (no model: only the `not_found` detector reads the count).
+    NotFoundOnly,
 }
 
 /// A `PATH_RULES` entry compiled for matching.
@@ -475,6 +487,9 @@ impl Engine {
                 return verdict;
             }
         }
+        let observing = self.observing(disabled);
+        // The request's behaviour count, once made (with the rate window when it runs).
+        let mut behaviour: Option<Snapshot> = None;
         for &id in REGISTRY {
             if disabled.contains(id) || self.actions[index(id)] == Action::Off {
                 continue;
@@ -482,8 +497,10 @@ impl Engine {
             let finding = match id {
                 DetectorId::IpBlock => self.ip_block.inspect(&ctx),
                 DetectorId::RateLimit => {
-                    let (finding, evicted) = self.rate_limit.inspect(&ctx, store, rule_rate);
+                    let (finding, evicted, snapshot) =
+                        self.rate_limit.inspect(&ctx, store, rule_rate, observing);
                     verdict.evicted |= evicted;
+                    behaviour = snapshot;
                     finding
                 }
                 DetectorId::Payload => self.payload.inspect(&ctx),
@@ -503,14 +520,17 @@ impl Engine {
                     None
                 }
                 DetectorId::Anomaly => {
-                    verdict.response.anomaly = self.observing(disabled);
+                    if observing && behaviour.is_none() {
+                        behaviour = self.count_request(&ctx, store);
+                    }
+                    verdict.response.anomaly = behaviour;
                     None
                 }
             };
             if let Some(f) = finding {
                 if self.record(&mut verdict, f, &ctx, store) {
-                    if id != DetectorId::IpBlock && self.observing(disabled) {
-                        self.observe_refused(&mut verdict, &ctx, store);
+                    if id != DetectorId::IpBlock && observing {
+                        self.observe_refused(&mut verdict, &ctx, behaviour, store);
                     }
                     return verdict;
                 }
@@ -530,11 +550,18 @@ impl Engine {
     /// A refused request still counts in its client's behaviour, with the status it was
     /// answered (as in the proxy's access log); when that makes the client anomalous, the
     /// client is blocklisted too.
-    fn observe_refused(&self, verdict: &mut Verdict, ctx: &Context<'_, '_>, store: &mut dyn Store) {
+    fn observe_refused(
+        &self,
+        verdict: &mut Verdict,
+        ctx: &Context<'_, '_>,
+        behaviour: Option<Snapshot>,
+        store: &mut dyn Store,
+    ) {
         let Some(status) = verdict.blocking().map(|f| f.status) else {
             return;
         };
-        let (_, features) = self.observe(ctx, status, true, store);
+        let count = behaviour.map_or(Count::RequestAndStatus, Count::Status);
+        let (_, features) = self.observe(ctx, status, count, store);
         verdict.features = features;
         let Some(x) = features else { return };
         // A finding that already blocklisted the client needs no second, longer block.
@@ -557,43 +584,84 @@ impl Engine {
         }
     }
 
-    /// Counts one response in the client's behaviour record and returns the record's 404
-    /// count and, when `full`, the feature vector. Without `full` only a 404 is counted (no
-    /// model: the `not_found` detector is all that reads the record, and other responses cost
-    /// no write). The one definition of the features, for live traffic and for logs.
+    /// Counts the request toward `burst` when the rate limiter did not (its rule scope, or it
+    /// is off there).
+    fn count_request(&self, ctx: &Context<'_, '_>, store: &mut dyn Store) -> Option<Snapshot> {
+        let client = ctx.req.client?;
+        let mut snapshot = Snapshot::default();
+        state::update(store, self.slots, client, Scope::Client, ctx.now_ms, |r| {
+            snapshot = r.count_request(ctx.now_ms);
+        });
+        Some(snapshot)
+    }
+
+    /// Counts a response in the client's behaviour record and returns the client's 404 count
+    /// and, unless only 404s are counted, the feature vector: the one definition of the
+    /// features, for live traffic and for logs. A successful response of a request counted in
+    /// the request phase costs no state write; neither does any response without a model.
     fn observe(
         &self,
         ctx: &Context<'_, '_>,
         status: u16,
-        full: bool,
+        count: Count,
         store: &mut dyn Store,
     ) -> (u16, Option<Features>) {
         let Some(client) = ctx.req.client else {
             return (0, None);
         };
-        if !full && status != 404 {
-            return (0, None);
-        }
         let now = u32::try_from(ctx.now).unwrap_or(u32::MAX);
-        let mut burst = 0;
-        let updated = state::update(store, self.slots, client, Scope::Client, ctx.now_ms, |r| {
-            r.count_status(status, now, self.window_s, full);
-            if full {
-                burst = r.counters.count_burst(ctx.now_ms);
+        let counted = status == 404 || status >= 400;
+        let mut count_status = |all: bool, burst: bool| {
+            let mut b = 0;
+            let r = state::update(store, self.slots, client, Scope::Client, ctx.now_ms, |r| {
+                r.count_status(status, now, self.window_s, all);
+                if burst {
+                    b = r.counters.count_burst(ctx.now_ms);
+                }
+            })
+            .record;
+            (r.not_found, r.errors, b)
+        };
+        match count {
+            Count::NotFoundOnly if status == 404 => (count_status(false, false).0, None),
+            Count::NotFoundOnly => (0, None),
+            Count::RequestAndStatus => {
+                let (not_found, errors, burst) = count_status(true, true);
+                let x = self.features(ctx, status, burst, not_found, errors);
+                (not_found, Some(x))
             }
-        });
-        let r = updated.record;
-        let features = full.then(|| {
-            Features([
-                ctx.path.path.len().min(MAX_PATH_LEN) as f64,
-                f64::from(self.keyword.static_hits(ctx.path)),
-                f64::from(status / 100),
-                f64::from(burst),
-                f64::from(r.not_found),
-                f64::from(r.errors),
-            ])
-        });
-        (r.not_found, features)
+            Count::Status(snap) => {
+                let (not_found, errors) = if counted {
+                    let (n, e, _) = count_status(true, false);
+                    (n, e)
+                } else if snap.since != 0 && now.saturating_sub(snap.since) > self.window_s {
+                    (0, 0)
+                } else {
+                    (snap.not_found, snap.errors)
+                };
+                let x = self.features(ctx, status, snap.burst, not_found, errors);
+                (not_found, Some(x))
+            }
+        }
+    }
+
+    /// The feature vector (see `features.rs` for the definitions).
+    fn features(
+        &self,
+        ctx: &Context<'_, '_>,
+        status: u16,
+        burst: u32,
+        not_found: u16,
+        errors: u16,
+    ) -> Features {
+        Features([
+            ctx.path.path.len().min(MAX_PATH_LEN) as f64,
+            f64::from(self.keyword.static_hits(ctx.path)),
+            f64::from(status / 100),
+            f64::from(burst),
+            f64::from(not_found),
+            f64::from(errors),
+        ])
     }
 
     /// Decides on the upstream's response status for a request whose verdict asked for it
@@ -625,8 +693,9 @@ impl Engine {
                 }
             }
         }
-        if check.not_found || check.anomaly {
-            let (not_found, features) = self.observe(&ctx, status, check.anomaly, store);
+        if check.not_found || check.anomaly.is_some() {
+            let count = check.anomaly.map_or(Count::NotFoundOnly, Count::Status);
+            let (not_found, features) = self.observe(&ctx, status, count, store);
             verdict.features = features;
             if check.not_found && status == 404 {
                 if let Some(f) = self.not_found.judge(not_found) {
@@ -669,7 +738,9 @@ impl Engine {
             now: rec.time_ms / 1000,
             now_ms: rec.time_ms,
         };
-        let features = self.observe(&ctx, rec.status, true, store).1;
+        let features = self
+            .observe(&ctx, rec.status, Count::RequestAndStatus, store)
+            .1;
         (features, path)
     }
 
@@ -920,7 +991,7 @@ pub(crate) mod testutil {
             DetectorId::IpBlock => e.ip_block.inspect(&ctx),
             DetectorId::RateLimit => {
                 e.rate_limit
-                    .inspect(&ctx, &mut crate::MemoryStore::new(0), None)
+                    .inspect(&ctx, &mut crate::MemoryStore::new(0), None, false)
                     .0
             }
             DetectorId::Payload => e.payload.inspect(&ctx),

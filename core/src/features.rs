@@ -69,6 +69,17 @@ impl Features {
     }
 }
 
+/// What the request phase read from the client's record after counting the request, carried
+/// to the response phase: a successful response then needs no second state write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Snapshot {
+    pub(crate) burst: u32,
+    pub(crate) not_found: u16,
+    pub(crate) errors: u16,
+    /// Start of the behaviour window, Unix seconds (0: none open).
+    pub(crate) since: u32,
+}
+
 /// The client's counters behind `burst`, `not_found` and `errors`, updated in its state
 /// record (see `state::Record`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

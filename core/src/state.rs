@@ -16,7 +16,7 @@
 
 use std::net::IpAddr;
 
-use crate::features::Counters;
+use crate::features::{Counters, Snapshot};
 use crate::net::canonical;
 use crate::text::Fnv;
 
@@ -174,6 +174,17 @@ impl Record {
 }
 
 impl Record {
+    /// Counts a request toward `burst` and returns what the response phase needs.
+    pub(crate) fn count_request(&mut self, now_ms: u64) -> Snapshot {
+        let burst = self.counters.count_burst(now_ms);
+        Snapshot {
+            burst,
+            not_found: self.not_found,
+            errors: self.errors,
+            since: self.not_found_since,
+        }
+    }
+
     /// Counts a response in the behaviour window: a 404, and with `all` any other 4xx/5xx as
     /// an error. A window older than `window` seconds is emptied first, so a stale count is
     /// never read as recent; the window opens at its first counted response.

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::detect::Finding;
-use crate::features::Features;
+use crate::features::{Features, Snapshot};
 use crate::request::Request;
 
 /// The engine's answer for one request.
@@ -30,14 +30,15 @@ pub struct ResponseCheck {
     pub(crate) uuid: bool,
     /// Count a 404 toward probing.
     pub(crate) not_found: bool,
-    /// Observe the client's behaviour and score it with the anomaly model.
-    pub(crate) anomaly: bool,
+    /// Observe the client's behaviour and score it with the anomaly model, from what the
+    /// request phase counted.
+    pub(crate) anomaly: Option<Snapshot>,
 }
 
 impl ResponseCheck {
     /// True when the response status must be passed to the engine.
     pub fn is_needed(self) -> bool {
-        self.uuid || self.not_found || self.anomaly
+        self.uuid || self.not_found || self.anomaly.is_some()
     }
 }
 

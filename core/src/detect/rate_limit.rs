@@ -12,6 +12,7 @@
 use crate::bundle::Settings;
 use crate::detect::{DetectorId, Finding};
 use crate::engine::Context;
+use crate::features::Snapshot;
 use crate::state::{self, Scope, Store};
 
 /// Limits for one scope.
@@ -46,16 +47,21 @@ impl RateLimit {
     }
 
     /// Counts this request and judges the client's rate. `rule` is the matching path rule's
-    /// index and limits when it has a `RATE_LIMIT`.
+    /// index and limits when it has a `RATE_LIMIT`. With `behaviour`, the request is also
+    /// counted toward the anomaly features in the same write (client scope only), and the
+    /// snapshot is returned.
     pub(crate) fn inspect(
         &self,
         ctx: &Context<'_, '_>,
         store: &mut dyn Store,
         rule: Option<(u16, Limits)>,
-    ) -> (Option<Finding>, bool) {
+        behaviour: bool,
+    ) -> (Option<Finding>, bool, Option<Snapshot>) {
         let Some(client) = ctx.req.client else {
-            return (None, false);
+            return (None, false, None);
         };
+        let behaviour = behaviour && rule.is_none();
+        let mut snapshot = None;
         let (scope, limits) = match rule {
             Some((i, l)) => (Scope::Rule(i), l),
             None => (Scope::Client, self.global),
@@ -75,6 +81,9 @@ impl RateLimit {
                 r.window = window;
             }
             r.current = r.current.saturating_add(1);
+            if behaviour {
+                snapshot = Some(r.count_request(now));
+            }
         });
         let r = updated.record;
         let elapsed = now % limits.window_ms;
@@ -108,6 +117,6 @@ impl RateLimit {
         } else {
             None
         };
-        (finding, updated.evicted)
+        (finding, updated.evicted, snapshot)
     }
 }

@@ -16,7 +16,7 @@ type Hit = (&'static str, u64, &'static str, &'static str, u16);
 const T0: u64 = 1_793_491_200;
 
 /// Browsing, a burst, static assets, an exempt path, 404s and errors across a window expiry,
-/// two interleaved clients and an IPv6 one.
+/// a path rule with its own rate limit, two interleaved clients and an IPv6 one.
 const SEQUENCE: &[Hit] = &[
     ("198.18.0.5", 0, "GET", "/", 200),
     ("198.18.0.5", 0, "GET", "/static/app.css", 200),
@@ -30,9 +30,23 @@ const SEQUENCE: &[Hit] = &[
     ("2001:db8::7", 5, "PATCH", "/api/v1/items/abc", 200),
     ("2001:db8::7", 6, "GET", "/api/v1/items/zzz", 404),
     ("198.18.0.5", 12, "GET", "/cart", 302),
+    ("198.18.0.5", 13, "GET", "/api/v1/list", 200),
     ("203.0.113.9", 70, "GET", "/.git/config", 404),
     ("203.0.113.9", 71, "GET", "/", 200),
+    ("203.0.113.9", 200, "GET", "/about", 200),
 ];
+
+const BROWSER: &[(&str, &str)] = &[
+    (
+        "user-agent",
+        "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0",
+    ),
+    ("accept", "text/html,application/xhtml+xml,*/*;q=0.8"),
+    ("accept-language", "en-US,en;q=0.9"),
+    ("accept-encoding", "gzip, deflate, br"),
+];
+
+const POLICY: &str = r#""settings":{"PATH_RULES":[{"PREFIX":"/api/","RATE_LIMIT":{"MAX":50}}]}"#;
 
 fn log_line(h: &Hit) -> String {
     format!(
@@ -45,12 +59,16 @@ fn log_line(h: &Hit) -> String {
     )
 }
 
-/// A small fitted model, so the live engine observes behaviour as it does with a trained bundle.
-fn bundle_with_model(extra: &str) -> Bundle {
+/// A small fitted model, so the live engine observes behaviour as it does with a trained
+/// bundle; `threshold` overrides the fitted one (1.0: nothing is ever anomalous).
+fn bundle_with_model(extra: &str, threshold: Option<f64>) -> Bundle {
     let points: Vec<Vec<f64>> = (0..300)
         .map(|i| vec![(i % 30) as f64, 0.0, 2.0, (i % 5) as f64, 0.0, 0.0])
         .collect();
-    let forest = fit(&points, 6, &FitParams::default()).unwrap();
+    let mut forest = fit(&points, 6, &FitParams::default()).unwrap();
+    if let Some(t) = threshold {
+        forest.threshold = t;
+    }
     let model = aiwaf_core::AnomalyModel {
         feature_names: aiwaf_core::FEATURE_NAMES
             .iter()
@@ -65,47 +83,73 @@ fn bundle_with_model(extra: &str) -> Bundle {
     b
 }
 
-#[test]
-fn log_lines_and_live_requests_yield_identical_features() {
-    // As log lines, through the readers and the trainer's engine.
-    let dir = TempDir::new("parity");
-    let text: String = SEQUENCE.iter().map(log_line).collect();
-    let path = dir.write("access.log", text.as_bytes());
-    let trainer = Engine::for_training(&Bundle::from_json(b"{}").unwrap(), T0).unwrap();
+/// The filter's calls on each request of the sequence (request phase, then the response
+/// phase with the upstream's status unless the request was refused): the status the client
+/// got and the features.
+fn live(bundle: &Bundle) -> Vec<(u16, Option<Features>)> {
+    let live = Engine::new(bundle, T0).unwrap();
     let mut store = MemoryStore::new(11);
-    let mut from_logs: Vec<Option<Features>> = Vec::new();
-    let stats = LogReader::for_each(&[path], |rec| {
-        from_logs.push(trainer.observe_record(&rec, &mut store).0);
-    })
-    .unwrap();
-    assert_eq!(stats.parsed, SEQUENCE.len() as u64);
-
-    // Live: the filter's calls, request then response, on an engine with a model (monitor
-    // mode, so the upstream answers every request as the log says it did).
-    let live = Engine::new(&bundle_with_model(r#""mode":"monitor""#), T0).unwrap();
-    let mut store = MemoryStore::new(11);
-    let from_live: Vec<Option<Features>> = SEQUENCE
+    SEQUENCE
         .iter()
         .map(|&(client, t, method, target, status)| {
-            let headers = vec![
+            let headers: Vec<(String, String)> = [
                 (":method".to_string(), method.to_string()),
                 (":path".to_string(), target.to_string()),
-                ("user-agent".to_string(), "Mozilla/5.0".to_string()),
-            ];
+            ]
+            .into_iter()
+            .chain(BROWSER.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+            .collect();
             let client: IpAddr = client.parse().unwrap();
             let req = Request::from_pseudo_headers(&headers, Some(client), Some("HTTP/1.1"));
             let now_ms = (T0 + t) * 1000;
             let v = live.inspect(&req, now_ms, &mut store);
-            live.inspect_response(&req, v.response, status, now_ms, &mut store)
-                .features
+            if let Some(f) = v.blocking() {
+                return (f.status, v.features);
+            }
+            let r = live.inspect_response(&req, v.response, status, now_ms, &mut store);
+            (r.blocking().map_or(status, |f| f.status), r.features)
         })
+        .collect()
+}
+
+/// The same sequence as log lines with the statuses the clients got, through the readers
+/// and the trainer's engine.
+fn from_logs(answered: &[u16]) -> Vec<Option<Features>> {
+    let dir = TempDir::new("parity");
+    let text: String = SEQUENCE
+        .iter()
+        .zip(answered)
+        .map(|(h, status)| log_line(&(h.0, h.1, h.2, h.3, *status)))
         .collect();
-    assert_eq!(from_logs, from_live);
+    let path = dir.write("access.log", text.as_bytes());
+    let policy = Bundle::from_json(format!("{{{POLICY}}}").as_bytes()).unwrap();
+    let trainer = Engine::for_training(&policy, T0).unwrap();
+    let mut store = MemoryStore::new(11);
+    let mut out = Vec::new();
+    let stats = LogReader::for_each(&[path], |rec| {
+        out.push(trainer.observe_record(&rec, &mut store).0);
+    })
+    .unwrap();
+    assert_eq!(stats.parsed, SEQUENCE.len() as u64);
+    out
+}
+
+#[test]
+fn log_lines_and_live_requests_yield_identical_features() {
+    // Monitor mode: the upstream answers every request as the log says.
+    let monitored = live(&bundle_with_model(
+        &format!(r#"{POLICY},"mode":"monitor""#),
+        None,
+    ));
+    let statuses: Vec<u16> = SEQUENCE.iter().map(|h| h.4).collect();
+    assert_eq!(monitored.iter().map(|x| x.0).collect::<Vec<_>>(), statuses);
+    let features: Vec<Option<Features>> = monitored.iter().map(|x| x.1).collect();
+    assert_eq!(from_logs(&statuses), features);
 
     // And the vectors say what the definitions say.
     let scanner: Vec<[f64; 6]> = SEQUENCE
         .iter()
-        .zip(&from_logs)
+        .zip(&features)
         .filter(|(h, _)| h.0 == "203.0.113.9")
         .filter_map(|(_, x)| x.map(|x| x.0))
         .collect();
@@ -115,7 +159,23 @@ fn log_lines_and_live_requests_yield_identical_features() {
     assert_eq!(scanner[4], [16.0, 1.0, 4.0, 5.0, 3.0, 2.0]);
     // 65 s later the window has expired: this 404 is the first of a new one.
     assert_eq!(scanner[5][4..], [1.0, 0.0]);
-    assert_eq!(from_logs[1], None, "static assets are not observed");
+    // A success long after: the window is empty, with no write in the response phase.
+    assert_eq!(scanner[7], [6.0, 0.0, 2.0, 1.0, 0.0, 0.0]);
+    assert_eq!(features[1], None, "static assets are not observed");
+    assert!(features[12].is_some(), "a path rule's own rate limit");
+}
+
+#[test]
+fn refused_requests_are_observed_as_the_access_log_records_them() {
+    // Enforce mode: probes and injections are refused by the filter and logged with its 403.
+    let enforced = live(&bundle_with_model(POLICY, Some(1.0)));
+    let answered: Vec<u16> = enforced.iter().map(|x| x.0).collect();
+    assert_eq!(
+        answered,
+        [200, 200, 403, 200, 403, 403, 403, 404, 403, 200, 404, 302, 200, 403, 200, 200]
+    );
+    let features: Vec<Option<Features>> = enforced.iter().map(|x| x.1).collect();
+    assert_eq!(from_logs(&answered), features);
 }
 
 fn rec(client: &str, t_ms: u64, method: &str, target: &str, status: u16) -> AccessRecord {
