@@ -4,7 +4,6 @@
 mod cli;
 mod explain;
 mod forest_fit;
-mod logs;
 mod rng;
 mod sample_log;
 #[cfg(test)]

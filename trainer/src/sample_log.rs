@@ -381,4 +381,26 @@ mod tests {
         let first = log.lines().next().unwrap();
         assert!(first.contains("[01/Nov/2026:00:00:"), "{first}");
     }
+
+    #[test]
+    fn the_log_readers_parse_every_line_of_it_gzipped() {
+        let dir = crate::testutil::TempDir::new("sample");
+        let mut text = Vec::new();
+        write(&mut text, 20_000, 7).unwrap();
+        let path = dir.write_gz("sample.log.gz", &text);
+        let mut statuses = 0u64;
+        let stats = aiwaf_logs::LogReader::for_each(std::slice::from_ref(&path), |r| {
+            statuses += u64::from(r.status)
+        })
+        .unwrap();
+        assert_eq!((stats.lines, stats.parsed), (20_000, 20_000));
+        assert_eq!(
+            (stats.skipped, stats.errors.len()),
+            (0, 0),
+            "{:?}",
+            stats.bad_samples
+        );
+        assert_eq!(stats.formats, vec![(path, aiwaf_logs::Format::Combined)]);
+        assert!(statuses > 20_000 * 200);
+    }
 }

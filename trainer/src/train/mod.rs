@@ -19,7 +19,7 @@ use aiwaf_core::{Bundle, Engine};
 use anyhow::{bail, Context as _, Result};
 
 use crate::cli::TrainArgs;
-use crate::logs::{expand_inputs, LogReader, ReadStats};
+use aiwaf_logs::{expand_inputs, LogReader, ReadStats};
 use learner::{Learned, Learner, ModelOutcome};
 
 /// Slots of the trainer's state store: the most the schema allows, so clients of a large log

@@ -6,9 +6,9 @@ use aiwaf_core::{AccessRecord, Bundle, Engine, Features, MemoryStore, Request};
 
 use super::learner::{Learner, ModelOutcome};
 use crate::forest_fit::{fit, FitParams};
-use crate::logs::LogReader;
 use crate::sample_log::clf_time;
 use crate::testutil::TempDir;
+use aiwaf_logs::LogReader;
 
 /// (client, seconds after t0, method, target, status)
 type Hit = (&'static str, u64, &'static str, &'static str, u16);

@@ -4,7 +4,33 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use super::*;
-use crate::testutil::{gz, TempDir};
+use std::io::Write as _;
+
+/// A temporary directory for one test's input files.
+struct TempDir(tempfile::TempDir);
+
+impl TempDir {
+    fn new(_tag: &str) -> Self {
+        TempDir(tempfile::tempdir().unwrap())
+    }
+    fn path(&self) -> PathBuf {
+        self.0.path().to_path_buf()
+    }
+    fn write(&self, name: &str, data: &[u8]) -> PathBuf {
+        let p = self.0.path().join(name);
+        std::fs::write(&p, data).unwrap();
+        p
+    }
+    fn write_gz(&self, name: &str, data: &[u8]) -> PathBuf {
+        self.write(name, &gz(data))
+    }
+}
+
+fn gz(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
 
 fn read(paths: &[PathBuf]) -> (Vec<AccessRecord>, ReadStats) {
     let mut out = Vec::new();
@@ -364,34 +390,34 @@ fn rotated_sets_oldest_first_and_inputs() {
         "access.log.1",
         "access.log",
     ];
-    let from_dir = expand_inputs(std::slice::from_ref(&dir.0)).unwrap();
+    let from_dir = expand_inputs(std::slice::from_ref(&dir.path())).unwrap();
     assert_eq!(names(&from_dir), want);
-    let from_glob = expand_inputs(&[dir.0.join("access.log*")]).unwrap();
+    let from_glob = expand_inputs(&[dir.path().join("access.log*")]).unwrap();
     assert_eq!(names(&from_glob), want);
     // Shell-expanded (lexicographic) arguments are reordered too; duplicates dropped.
-    let mut args: Vec<PathBuf> = want.iter().map(|n| dir.0.join(n)).collect();
+    let mut args: Vec<PathBuf> = want.iter().map(|n| dir.path().join(n)).collect();
     args.sort();
-    args.push(dir.0.join("access.log"));
+    args.push(dir.path().join("access.log"));
     assert_eq!(names(&expand_inputs(&args).unwrap()), want);
     let (recs, stats) = read(&from_dir);
     let targets: Vec<_> = recs.iter().map(|r| r.target.as_str()).collect();
     assert_eq!(targets, ["/10", "/9", "/2", "/1", "/0"]);
     assert_eq!(stats.files, 5);
-    assert!(expand_inputs(&[dir.0.join("nope.log")]).is_err());
-    assert!(expand_inputs(&[dir.0.join("*.nomatch")]).is_err());
+    assert!(expand_inputs(&[dir.path().join("nope.log")]).is_err());
+    assert!(expand_inputs(&[dir.path().join("*.nomatch")]).is_err());
 }
 
 #[test]
 fn crlf_lines_and_globs_in_directories_and_dateext() {
     let dir = TempDir::new("crlf");
-    std::fs::create_dir_all(dir.0.join("web1")).unwrap();
-    std::fs::create_dir_all(dir.0.join("web2")).unwrap();
+    std::fs::create_dir_all(dir.path().join("web1")).unwrap();
+    std::fs::create_dir_all(dir.path().join("web2")).unwrap();
     let crlf = COMBINED.replace('\n', "\r\n");
     dir.write("web1/access.log", crlf.as_bytes());
     dir.write("web2/access.log-20261102", COMBINED.as_bytes());
     dir.write_gz("web2/access.log-20261101.gz", COMBINED.as_bytes());
     dir.write("web2/access.log", COMBINED.as_bytes());
-    let files = expand_inputs(&[dir.0.join("web*").join("access.log*")]).unwrap();
+    let files = expand_inputs(&[dir.path().join("web*").join("access.log*")]).unwrap();
     let rel: Vec<_> = files
         .iter()
         .map(|p| {
@@ -420,48 +446,8 @@ fn crlf_lines_and_globs_in_directories_and_dateext() {
 fn missing_file_is_an_error_entry_and_reading_goes_on() {
     let dir = TempDir::new("missing");
     let good = dir.write("a.log", COMBINED.as_bytes());
-    let (recs, stats) = read(&[dir.0.join("gone.log"), good]);
+    let (recs, stats) = read(&[dir.path().join("gone.log"), good]);
     assert_eq!(recs.len(), 3);
     assert_eq!(stats.errors.len(), 1);
     assert!(stats.errors[0].contains("gone.log"));
-}
-
-/// `aiwaf sample-log` output parses completely (gzipped, as `train` will see it), and the
-/// throughput is printed. For the real measurement:
-/// `aiwaf sample-log --lines 1000000 --seed 1 --out /tmp/b.log.gz`, then
-/// `AIWAF_LOGS_BENCH=/tmp/b.log.gz cargo test --release -p aiwaf-trainer sample_log_output -- --nocapture`.
-#[test]
-fn sample_log_output_parses_completely() {
-    let dir = TempDir::new("bench");
-    let path = match std::env::var_os("AIWAF_LOGS_BENCH") {
-        Some(p) => PathBuf::from(p),
-        None => {
-            let mut text = Vec::new();
-            crate::sample_log::write(&mut text, 20_000, 7).unwrap();
-            dir.write_gz("sample.log.gz", &text)
-        }
-    };
-    let start = std::time::Instant::now();
-    let mut statuses = 0u64;
-    let stats = LogReader::for_each(std::slice::from_ref(&path), |r| {
-        statuses += u64::from(r.status)
-    })
-    .unwrap();
-    let secs = start.elapsed().as_secs_f64();
-    println!(
-        "{}: {} lines, {} parsed in {secs:.3} s: {:.0} lines/s (checksum {statuses})",
-        path.display(),
-        stats.lines,
-        stats.parsed,
-        stats.lines as f64 / secs
-    );
-    assert!(stats.lines > 0);
-    assert_eq!(
-        (stats.skipped, stats.errors.len()),
-        (0, 0),
-        "{:?} {:?}",
-        stats.bad_samples,
-        stats.errors
-    );
-    assert_eq!(stats.formats, vec![(path, Format::Combined)]);
 }

@@ -1,4 +1,5 @@
-//! Access-log readers for `aiwaf train`: files, directories and globs in, [`AccessRecord`]s out,
+//! Access-log readers for `aiwaf train` and the route manifest generator: files, directories
+//! and globs in, [`AccessRecord`]s out,
 //! one at a time (memory is bounded by one line, whatever the file size).
 //!
 //! * [`expand_inputs`] turns `LOG...` arguments into files, rotated sets oldest first.
@@ -27,7 +28,6 @@ use std::path::{Path, PathBuf};
 use aiwaf_core::AccessRecord;
 use anyhow::Result;
 
-#[allow(unused_imports)] // the `train` command will call it
 pub use inputs::expand_inputs;
 use structured::CsvColumns;
 use time::TimeCache;
