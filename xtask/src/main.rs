@@ -3,6 +3,7 @@
 //! Everything a contributor or CI needs goes through here, so a fresh clone on
 //! a fresh machine needs only Rust and Python 3: `cargo xtask test`.
 
+mod sandbox;
 mod tidy;
 
 use std::path::{Path, PathBuf};
@@ -28,7 +29,9 @@ commands:
   validate-envoy  envoy --mode validate on envoy-config/envoy.yaml
   bench-e2e       requests/s through Envoy with and without the filter (wrk)
   bench-train     `aiwaf train` on a generated 10^6-line gzipped log against
-                  `zcat` of the same file (AIWAF_BENCH_LINES to change)";
+                  `zcat` of the same file (AIWAF_BENCH_LINES to change)
+  sandbox         Envoy direct vs protected under replayed benign and attack
+                  traffic: block rates, throughput, latency (-n, --corpus)";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -40,6 +43,7 @@ fn main() {
         Some("validate-envoy") => validate_envoy(),
         Some("bench-e2e") => bench_e2e(),
         Some("bench-train") => bench_train(),
+        Some("sandbox") => sandbox::run(&args[1..]),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             Ok(())
