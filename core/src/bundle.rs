@@ -42,6 +42,34 @@ pub struct Bundle {
     /// What the trainer learned from logs.
     #[serde(default, skip_serializing_if = "Learned::is_empty")]
     pub learned: Learned,
+    /// Refused address ranges by country, compiled by `aiwaf bundle --geoip DB.mmdb` from the
+    /// geo settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geoip: Option<GeoTable>,
+}
+
+/// The address ranges the geo policy refuses, with the lists they were compiled for.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeoTable {
+    /// Where the ranges came from (database type and build date), for operators.
+    #[serde(default)]
+    pub source: String,
+    /// `AIWAF_GEO_ALLOW_COUNTRIES` at compile time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow: Vec<String>,
+    /// `AIWAF_GEO_BLOCK_COUNTRIES` at compile time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub block: Vec<String>,
+    /// Country codes the ranges refer to, sorted.
+    #[serde(default)]
+    pub countries: Vec<String>,
+    /// IPv4 ranges `[first, last, country index]` as integers, sorted, non-overlapping.
+    #[serde(default)]
+    pub v4: Vec<(u32, u32, u16)>,
+    /// IPv6 ranges `[first, last, country index]`, addresses as text, sorted, non-overlapping.
+    #[serde(default)]
+    pub v6: Vec<(String, String, u16)>,
 }
 
 fn schema_version() -> u32 {
@@ -319,6 +347,12 @@ settings! {
     "AIWAF_KEYWORD_TTL_SECONDS" keyword_ttl_seconds: u64 = 604_800;
     /// Seconds a client blocklisted by training stays blocked after training.
     "AIWAF_TRAINED_BLOCK_SECONDS" trained_block_seconds: u64 = 86_400;
+    /// Refuse clients by country (needs the bundle's `geoip` table).
+    "AIWAF_GEO_BLOCK_ENABLED" geo_block_enabled: bool = false;
+    /// When non-empty, only these countries are allowed (unknown countries too).
+    "AIWAF_GEO_ALLOW_COUNTRIES" geo_allow_countries: Vec<String> = Vec::new();
+    /// Countries refused when there is no allow list.
+    "AIWAF_GEO_BLOCK_COUNTRIES" geo_block_countries: Vec<String> = Vec::new();
 }
 
 impl Bundle {

@@ -2,6 +2,7 @@
 
 use crate::bundle::{Action, Bundle, Mode};
 use crate::detect::anomaly::Anomaly;
+use crate::detect::geo::Geo;
 use crate::detect::header::HeaderCheck;
 use crate::detect::honeypot::Honeypot;
 use crate::detect::ip_block::IpBlock;
@@ -102,6 +103,7 @@ pub struct Engine {
     uuid: UuidTamper,
     not_found: NotFound,
     anomaly: Anomaly,
+    geo: Option<Geo>,
     /// Behaviour window, seconds (`AIWAF_WINDOW_SECONDS`).
     window_s: u32,
     /// Observe every request's behaviour even without a model (the trainer's engine).
@@ -369,6 +371,7 @@ impl Engine {
             uuid: UuidTamper::new(s),
             not_found: NotFound::new(s),
             anomaly: Anomaly::new(bundle)?,
+            geo: Geo::new(bundle)?,
             window_s: s.window_seconds,
             training: false,
         })
@@ -414,6 +417,10 @@ impl Engine {
         ));
         out.push(("state slots".into(), self.slots.to_string()));
         out.push(("keywords".into(), self.keyword.len().to_string()));
+        out.push((
+            "geo ranges".into(),
+            self.geo.as_ref().map_or(0, Geo::ranges).to_string(),
+        ));
         out.push((
             "anomaly model".into(),
             match self.anomaly.trees() {
@@ -496,6 +503,7 @@ impl Engine {
             }
             let finding = match id {
                 DetectorId::IpBlock => self.ip_block.inspect(&ctx),
+                DetectorId::Geo => self.geo.as_ref().and_then(|g| g.inspect(&ctx)),
                 DetectorId::RateLimit => {
                     let (finding, evicted, snapshot) =
                         self.rate_limit.inspect(&ctx, store, rule_rate, observing);
@@ -989,6 +997,7 @@ pub(crate) mod testutil {
         };
         match id {
             DetectorId::IpBlock => e.ip_block.inspect(&ctx),
+            DetectorId::Geo => e.geo.as_ref().and_then(|g| g.inspect(&ctx)),
             DetectorId::RateLimit => {
                 e.rate_limit
                     .inspect(&ctx, &mut crate::MemoryStore::new(0), None, false)

@@ -34,8 +34,8 @@ mod text;
 mod verdict;
 
 pub use crate::bundle::{
-    Action, AnomalyModel, BlockEntry, Bundle, DetectorConfig, Learned, LearnedKeyword, Mode,
-    PathRule, RateLimitRule, RequiredHeaders, Settings, SCHEMA_VERSION, SETTINGS_KEYS,
+    Action, AnomalyModel, BlockEntry, Bundle, DetectorConfig, GeoTable, Learned, LearnedKeyword,
+    Mode, PathRule, RateLimitRule, RequiredHeaders, Settings, SCHEMA_VERSION, SETTINGS_KEYS,
 };
 pub use crate::detect::payload::BodyKind;
 pub use crate::detect::{DetectorId, DetectorSet, Finding, REGISTRY};

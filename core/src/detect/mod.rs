@@ -4,6 +4,7 @@
 //! label and the `detector` field of a block log line, so a log line leads straight to code.
 
 pub(crate) mod anomaly;
+pub(crate) mod geo;
 pub(crate) mod header;
 pub(crate) mod honeypot;
 pub(crate) mod ip_block;
@@ -26,6 +27,8 @@ pub enum DetectorId {
     IpBlock,
     /// Sliding-window request rate per client (429), flood (blocklist).
     RateLimit,
+    /// Clients from countries the policy refuses.
+    Geo,
     /// SQL injection, XSS, traversal and command injection in path, query and body.
     Payload,
     /// Probes for files that should never be served: dotfiles, script extensions, backups.
@@ -50,6 +53,7 @@ pub enum DetectorId {
 /// detector decides the response.
 pub const REGISTRY: &[DetectorId] = &[
     DetectorId::IpBlock,
+    DetectorId::Geo,
     DetectorId::RateLimit,
     DetectorId::Payload,
     DetectorId::Probe,
@@ -68,6 +72,7 @@ impl DetectorId {
         match self {
             DetectorId::IpBlock => "ip_block",
             DetectorId::RateLimit => "rate_limit",
+            DetectorId::Geo => "geo",
             DetectorId::Payload => "payload",
             DetectorId::Probe => "probe",
             DetectorId::Keyword => "keyword",
@@ -163,7 +168,8 @@ impl DetectorSet {
             "ip_keyword_block" | "IPAndKeywordBlockMiddleware" => &[Payload, Probe, Keyword],
             "header_validation" | "HeaderValidationMiddleware" => &[Header],
             "rate_limit" | "RateLimitMiddleware" => &[RateLimit],
-            "geo_block" | "GeoBlockMiddleware" | "logging" | "AIWAFLoggerMiddleware" => &[],
+            "geo" | "geo_block" | "GeoBlockMiddleware" => &[Geo],
+            "logging" | "AIWAFLoggerMiddleware" => &[],
             _ => return None,
         };
         for id in ids {
@@ -235,7 +241,7 @@ mod tests {
             .unwrap()
             .contains(DetectorId::Anomaly));
         assert_eq!(
-            DetectorSet::from_disable_name("geo_block"),
+            DetectorSet::from_disable_name("logging"),
             Some(DetectorSet::EMPTY)
         );
         assert!(DetectorSet::from_disable_name("RateLimitMiddleware")
