@@ -26,6 +26,8 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Learn from access logs (abusive clients, keywords, the anomaly model) and write a bundle.
     Train(TrainArgs),
+    #[command(flatten)]
+    Ops(crate::ops::OpsCommand),
     /// Write a realistic synthetic access log (browsers, APIs, crawlers, scanners, form posts).
     SampleLog {
         /// Number of lines.

@@ -4,6 +4,7 @@
 mod cli;
 mod explain;
 mod forest_fit;
+mod ops;
 mod rng;
 mod sample_log;
 #[cfg(test)]
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
         Command::Check { bundle, json } => check(&bundle, json),
         Command::Explain(args) => explain::run(&args),
         Command::Train(args) => train::run(&args),
+        Command::Ops(cmd) => ops::run(&cmd),
         Command::SampleLog { lines, out, seed } => sample_log_file(&out, lines, seed),
     };
     match result {
