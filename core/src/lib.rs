@@ -37,6 +37,7 @@ pub use crate::bundle::{
     Action, AnomalyModel, BlockEntry, Bundle, DetectorConfig, GeoTable, Learned, LearnedKeyword,
     Mode, PathRule, RateLimitRule, RequiredHeaders, Settings, SCHEMA_VERSION, SETTINGS_KEYS,
 };
+pub use crate::detect::geo::normalize_countries;
 pub use crate::detect::payload::BodyKind;
 pub use crate::detect::{DetectorId, DetectorSet, Finding, REGISTRY};
 pub use crate::engine::Engine;

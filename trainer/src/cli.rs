@@ -26,6 +26,10 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Learn from access logs (abusive clients, keywords, the anomaly model) and write a bundle.
     Train(TrainArgs),
+    /// Compile a policy into a bundle without logs (validated as the filter loads it).
+    Bundle(BundleArgs),
+    /// Put a bundle into the ECDS resource file Envoy watches (hot reload, no restart).
+    Push(PushArgs),
     #[command(flatten)]
     Ops(crate::ops::OpsCommand),
     /// Write a realistic synthetic access log (browsers, APIs, crawlers, scanners, form posts).
@@ -86,6 +90,9 @@ pub struct TrainArgs {
     /// Where to write the bundle (atomically).
     #[arg(long)]
     pub out: PathBuf,
+    /// A MaxMind-format country database: compiles the policy's geo lists into the bundle.
+    #[arg(long)]
+    pub geoip: Option<PathBuf>,
     /// Seed of the model's randomness: the same logs and seed give the same bundle.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -96,4 +103,29 @@ pub struct TrainArgs {
     /// oldest first.
     #[arg(required = true)]
     pub logs: Vec<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BundleArgs {
+    /// The operator's policy (settings, exemptions, rules); default `{}`.
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
+    /// A MaxMind-format country database: compiles the policy's geo lists into the bundle.
+    #[arg(long)]
+    pub geoip: Option<PathBuf>,
+    /// Where to write the bundle (atomically).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PushArgs {
+    /// The bundle to push; refused (and nothing written) if the filter would refuse it.
+    pub bundle: PathBuf,
+    /// The ECDS resource file Envoy watches (see envoy-config/envoy-ecds.yaml).
+    #[arg(long)]
+    pub ecds: PathBuf,
+    /// The filter's .wasm: creates the ECDS file when it does not exist, or changes the module.
+    #[arg(long)]
+    pub wasm: Option<PathBuf>,
 }

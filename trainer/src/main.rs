@@ -4,7 +4,9 @@
 mod cli;
 mod explain;
 mod forest_fit;
+mod geoip;
 mod ops;
+mod push;
 mod rng;
 mod sample_log;
 #[cfg(test)]
@@ -30,6 +32,8 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain::run(&args),
         Command::Train(args) => train::run(&args),
         Command::Ops(cmd) => ops::run(&cmd),
+        Command::Bundle(args) => push::bundle(&args),
+        Command::Push(args) => push::push(&args),
         Command::SampleLog { lines, out, seed } => sample_log_file(&out, lines, seed),
     };
     match result {

@@ -24,8 +24,9 @@ pub(crate) struct Geo {
     v6: Vec<(u128, u128, u16)>,
 }
 
-/// Uppercase, sorted, deduplicated country codes, or the index of an invalid one.
-pub(crate) fn normalize_countries(codes: &[String]) -> Result<Vec<String>, usize> {
+/// Uppercase, sorted, deduplicated two-letter country codes, or the index of an invalid one:
+/// the one spelling of a country list, for the engine and for the CLI that compiles tables.
+pub fn normalize_countries(codes: &[String]) -> Result<Vec<String>, usize> {
     let mut out = Vec::with_capacity(codes.len());
     for (i, c) in codes.iter().enumerate() {
         let c = c.trim().to_ascii_uppercase();

@@ -11,7 +11,6 @@ mod learner;
 mod tests;
 
 use std::io::{IsTerminal as _, Write as _};
-use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -19,6 +18,7 @@ use aiwaf_core::{Bundle, Engine};
 use anyhow::{bail, Context as _, Result};
 
 use crate::cli::TrainArgs;
+use crate::push::write_atomically;
 use aiwaf_logs::{expand_inputs, LogReader, ReadStats};
 use learner::{Learned, Learner, ModelOutcome};
 
@@ -61,7 +61,10 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode> {
         );
     }
     let learned = learner.finish(s, stats.parsed, args.force_ai, now, args.seed);
-    let bundle = merge(&policy, &learned, now);
+    let mut bundle = merge(&policy, &learned, now);
+    if let Some(db) = &args.geoip {
+        bundle.geoip = Some(crate::geoip::compile(db, &bundle.settings)?);
+    }
     // Never write what the filter would refuse.
     Engine::new(&bundle, now).context("the trained bundle does not load (a bug: please report)")?;
     write_atomically(&args.out, bundle.to_json_pretty().as_bytes())?;
@@ -135,12 +138,6 @@ fn merge(policy: &Bundle, learned: &Learned, now: u64) -> Bundle {
         out.version = Some(format!("trained-{now}"));
     }
     out
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn print_read(stats: &ReadStats) {

@@ -291,6 +291,7 @@ fn train_args(
     crate::cli::TrainArgs {
         policy,
         force_ai: false,
+        geoip: None,
         out: dir.0.join("bundle.json"),
         seed: 42,
         now: Some(T0),

@@ -1,0 +1,353 @@
+//! The engine's hot paths beyond `benches/inspect.rs`: the attacks it does not time, the
+//! IsolationForest score, the per-client state of the request and response phases, and the
+//! cost of behaviour observation when the bundle carries an anomaly model.
+//!
+//! `cargo bench -p aiwaf-core --bench hotpaths`
+//!
+//! `inspect.rs` already times a benign page and query, a probe, a SQL injection, the stateless
+//! engine, eviction and a form body; this file does not repeat them. Route matching (the
+//! route manifest) is not built yet: its benchmarks will be added here when it is.
+
+use std::net::IpAddr;
+
+use aiwaf_core::{
+    AnomalyModel, BodyKind, Bundle, Engine, IsolationForest, MemoryStore, Request, Tree, FEATURES,
+    FEATURE_NAMES,
+};
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+
+/// A current desktop browser, so the header detector passes and every later detector runs.
+const BROWSER: &[(&str, &str)] = &[
+    ("user-agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"),
+    ("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
+    ("accept-language", "en-US,en;q=0.9"),
+    ("accept-encoding", "gzip, deflate, br"),
+    (":authority", "shop.example"),
+    ("x-forwarded-proto", "http"),
+];
+
+/// Unix milliseconds the benches start at (any recent time; core reads no clock).
+const T0_MS: u64 = 1_700_000_000_000;
+
+/// One `evaluate` case: name, target, header overrides, client address.
+type Case = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static str,
+);
+
+/// The browser's headers for `method target`, with `overrides` replacing (or adding) headers of
+/// the same name.
+fn headers(method: &str, target: &str, overrides: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut h = vec![
+        (":method".to_string(), method.to_string()),
+        (":path".to_string(), target.to_string()),
+    ];
+    let kept = BROWSER
+        .iter()
+        .filter(|(k, _)| !overrides.iter().any(|(o, _)| o == k));
+    h.extend(
+        kept.chain(overrides)
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    h
+}
+
+fn client(ip: &str) -> Option<IpAddr> {
+    Some(ip.parse().expect("bench address"))
+}
+
+/// Attack shapes `inspect.rs` leaves out: each exercises a different detector or decoder.
+fn evaluate(c: &mut Criterion) {
+    let engine = Engine::from_json(
+        br#"{"blocklist":[{"ip":"203.0.113.0/24"}],
+             "learned":{"keywords":[{"word":"dumper"},{"word":"phpunit"}]}}"#,
+    )
+    .expect("bench bundle");
+    let mut store = MemoryStore::new(1);
+    let mut now_ms = T0_MS;
+    // (case, target, header overrides, client)
+    let cases: [Case; 6] = [
+        (
+            "attack_xss",
+            "/search?q=%3Cscript%3Ealert(document.cookie)%3C/script%3E",
+            &[],
+            "198.51.100.20",
+        ),
+        (
+            "attack_traversal",
+            "/download?file=..%2F..%2F..%2F..%2Fetc%2Fpasswd",
+            &[],
+            "198.51.100.20",
+        ),
+        (
+            "attack_command",
+            "/ping?host=127.0.0.1%3Bcat%20%2Fetc%2Fpasswd",
+            &[],
+            "198.51.100.20",
+        ),
+        (
+            "attack_learned_keyword",
+            "/dumper/export",
+            &[],
+            "198.51.100.20",
+        ),
+        // Refused by the first detector: the cheapest block there is.
+        ("attack_blocklisted_client", "/", &[], "203.0.113.12"),
+        // A tool user agent: refused by header validation, after the rate window is written.
+        (
+            "attack_tool_user_agent",
+            "/products",
+            &[("user-agent", "curl/8.5.0"), ("accept", "*/*")],
+            "198.51.100.21",
+        ),
+    ];
+    let mut group = c.benchmark_group("evaluate");
+    for (name, target, extra, ip) in cases {
+        let h = headers("GET", target, extra);
+        let ip = client(ip);
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let req = Request::from_pseudo_headers(black_box(&h), ip, Some("HTTP/1.1"));
+                now_ms += 1000;
+                black_box(engine.inspect(&req, now_ms, &mut store))
+            })
+        });
+    }
+    // Bodies: JSON is parsed and walked (nested keys and values), unlike the form body of
+    // `inspect.rs`.
+    let h = headers(
+        "POST",
+        "/api/v1/orders",
+        &[("content-type", "application/json")],
+    );
+    let req = Request::from_pseudo_headers(&h, client("198.51.100.20"), Some("HTTP/1.1"));
+    let bodies: [(&str, &[u8]); 2] = [
+        (
+            "benign_json_body",
+            br#"{"items":[{"sku":"RJ-204","qty":2},{"sku":"GC-050","qty":1}],"note":"leave at the door"}"#,
+        ),
+        (
+            "attack_json_body_sqli",
+            br#"{"items":[{"sku":"1' UNION SELECT password FROM users--","qty":1}]}"#,
+        ),
+    ];
+    for (name, body) in bodies {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                black_box(engine.inspect_body(
+                    &req,
+                    BodyKind::Json,
+                    black_box(body),
+                    now_ms,
+                    &mut store,
+                ))
+            })
+        });
+    }
+    group.finish();
+}
+
+/// SplitMix64: a deterministic source for the synthetic forest (core has no randomness, and
+/// a fixed sequence keeps runs comparable).
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// Split ranges per feature, like the trainer's (split between the node's min and max): path
+/// length, keyword hits, status class, burst, 404s, errors.
+const FEATURE_RANGES: [(f32, f32); FEATURES] = [
+    (1.0, 80.0),
+    (0.0, 2.0),
+    (2.0, 5.0),
+    (1.0, 40.0),
+    (0.0, 12.0),
+    (0.0, 12.0),
+];
+
+/// Appends the subtree for `n` sample points at `depth` in preorder (children after their
+/// parent, as `IsolationForest::validate` requires) and returns its root index. Points split
+/// between a quarter and three quarters per side, so trees are near-balanced like fitted ones:
+/// a leaf holds one point or is at the height limit ⌈log2 ψ⌉.
+fn grow(tree: &mut Tree, rng: &mut SplitMix, n: u32, depth: u32, max_depth: u32) -> u32 {
+    let at = tree.feature.len() as u32;
+    let leaf = n <= 1 || depth == max_depth;
+    let feature = rng.below(FEATURES as u64) as usize;
+    let (lo, hi) = FEATURE_RANGES[feature];
+    let split = lo + (hi - lo) * (rng.below(1000) as f32 / 1000.0);
+    tree.feature.push(if leaf { -1 } else { feature as i32 });
+    tree.split.push(if leaf { 0.0 } else { split });
+    tree.left.push(0);
+    tree.right.push(0);
+    tree.size.push(if leaf { n } else { 0 });
+    if !leaf {
+        let left_n = n / 4 + rng.below(u64::from(n / 2).max(1)) as u32;
+        let left_n = left_n.clamp(1, n - 1);
+        let l = grow(tree, rng, left_n, depth + 1, max_depth);
+        let r = grow(tree, rng, n - left_n, depth + 1, max_depth);
+        tree.left[at as usize] = l;
+        tree.right[at as usize] = r;
+    }
+    at
+}
+
+/// 100 trees of ψ = 256 (the trainer's shape, about 50,000 nodes in all). The threshold is
+/// out of reach of these trees, so the engine benches never blocklist and every iteration does
+/// the same work.
+fn synthetic_forest() -> IsolationForest {
+    const SAMPLE: u32 = 256;
+    let max_depth = SAMPLE.ilog2() + u32::from(!SAMPLE.is_power_of_two());
+    let mut rng = SplitMix(42);
+    let trees = (0..100)
+        .map(|_| {
+            let mut t = Tree {
+                feature: Vec::new(),
+                split: Vec::new(),
+                left: Vec::new(),
+                right: Vec::new(),
+                size: Vec::new(),
+            };
+            grow(&mut t, &mut rng, SAMPLE, 0, max_depth);
+            t
+        })
+        .collect();
+    let forest = IsolationForest {
+        features: FEATURES,
+        sample_size: SAMPLE as usize,
+        threshold: 0.99,
+        trees,
+    };
+    forest.validate().expect("the synthetic forest is valid");
+    forest
+}
+
+fn model_score(c: &mut Criterion) {
+    let forest = synthetic_forest();
+    let mut group = c.benchmark_group("model");
+    // A shopper's page view, and a scanner's 404 burst with a keyword hit.
+    let vectors: [(&str, [f64; FEATURES]); 2] = [
+        ("score_benign", [18.0, 0.0, 2.0, 3.0, 0.0, 0.0]),
+        ("score_anomalous", [42.0, 1.0, 4.0, 35.0, 9.0, 4.0]),
+    ];
+    for (name, x) in vectors {
+        group.bench_function(name, |b| b.iter(|| black_box(forest.score(black_box(&x)))));
+    }
+    group.finish();
+}
+
+/// The default policy plus a model: what `aiwaf train` produces from enough logs.
+fn engine_with_model() -> Engine {
+    let mut bundle = Bundle::default();
+    bundle.learned.model = Some(AnomalyModel {
+        feature_names: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
+        samples: 16_384,
+        trained_at: T0_MS / 1000,
+        forest: synthetic_forest(),
+    });
+    Engine::new(&bundle, T0_MS / 1000).expect("bundle with model")
+}
+
+/// Request phase against response phase on a bundle with per-client state (defaults): what
+/// each phase writes to the shared store.
+fn state_update(c: &mut Criterion) {
+    let engine = Engine::from_json(b"{}").expect("default bundle");
+    let mut store = MemoryStore::new(1);
+    let ip = client("198.51.100.30");
+    let mut group = c.benchmark_group("state");
+    let page = headers("GET", "/products/42", &[]);
+    group.bench_function("request_phase", |b| {
+        let mut now_ms = T0_MS;
+        b.iter(|| {
+            let req = Request::from_pseudo_headers(black_box(&page), ip, Some("HTTP/1.1"));
+            now_ms += 1000;
+            black_box(engine.inspect(&req, now_ms, &mut store))
+        })
+    });
+    // (case, target, upstream status, simulated ms between responses). A 404 writes the
+    // client's 404 count; 61 s apart the window restarts every time, so the 404 threshold is
+    // never reached and each iteration is the same read-modify-write. A UUID scores the status.
+    let cases = [
+        ("response_phase_200", "/products/42", 200, 1000),
+        ("response_phase_404", "/products/9042", 404, 61_000),
+        (
+            "response_phase_uuid_200",
+            "/api/v1/items/3f1c5a6e-8d0b-4b1e-9a55-0d5c2f7e9a10",
+            200,
+            1000,
+        ),
+    ];
+    for (name, target, status, step_ms) in cases {
+        let h = headers("GET", target, &[]);
+        let req = Request::from_pseudo_headers(&h, ip, Some("HTTP/1.1"));
+        let check = engine.inspect(&req, T0_MS, &mut store).response;
+        group.bench_function(name, |b| {
+            let mut now_ms = T0_MS;
+            b.iter(|| {
+                now_ms += step_ms;
+                black_box(engine.inspect_response(&req, check, status, now_ms, &mut store))
+            })
+        });
+    }
+    group.finish();
+}
+
+/// A benign page with and without `learned.model`, request and response phase together (what
+/// the filter does per request), so the cost of observing behaviour is the difference; and a
+/// suspicious client's response, the only case where the forest is scored.
+fn behaviour(c: &mut Criterion) {
+    let with_model = engine_with_model();
+    let without_model = Engine::from_json(b"{}").expect("default bundle");
+    let mut group = c.benchmark_group("behaviour");
+    let page = headers("GET", "/products/42", &[]);
+    for (name, engine) in [
+        ("benign_page_without_model", &without_model),
+        ("benign_page_with_model", &with_model),
+    ] {
+        let mut store = MemoryStore::new(1);
+        let ip = client("198.51.100.40");
+        group.bench_function(name, |b| {
+            let mut now_ms = T0_MS;
+            b.iter(|| {
+                let req = Request::from_pseudo_headers(black_box(&page), ip, Some("HTTP/1.1"));
+                now_ms += 1000;
+                let verdict = engine.inspect(&req, now_ms, &mut store);
+                black_box(engine.inspect_response(&req, verdict.response, 200, now_ms, &mut store))
+            })
+        });
+    }
+    // Upstream errors make the client suspicious (3 or more in the window), so its features
+    // are scored by all 100 trees after each response.
+    let mut store = MemoryStore::new(1);
+    let ip = client("198.51.100.41");
+    let failing = headers("GET", "/status/500", &[]);
+    let req = Request::from_pseudo_headers(&failing, ip, Some("HTTP/1.1"));
+    let check = with_model.inspect(&req, T0_MS, &mut store).response;
+    for i in 1..=3 {
+        with_model.inspect_response(&req, check, 500, T0_MS + i, &mut store);
+    }
+    group.bench_function("suspicious_response_scored", |b| {
+        let mut now_ms = T0_MS + 1000;
+        b.iter(|| {
+            // Within the window (60 s) for the whole run: the client stays suspicious.
+            now_ms += 1;
+            black_box(with_model.inspect_response(&req, check, 500, now_ms, &mut store))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, evaluate, model_score, state_update, behaviour);
+criterion_main!(benches);
