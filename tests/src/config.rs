@@ -25,13 +25,72 @@ pub fn envoy_yaml_path() -> PathBuf {
     crate::project_root().join("envoy-config/envoy.yaml")
 }
 
+/// Path of the checked-in hot-reload bootstrap (the filter config through ECDS).
+pub fn envoy_ecds_yaml_path() -> PathBuf {
+    crate::project_root().join("envoy-config/envoy-ecds.yaml")
+}
+
+/// Path of the checked-in ECDS resource file (the filter's Wasm config).
+pub fn ecds_resource_path() -> PathBuf {
+    crate::project_root().join("envoy-config/aiwaf-filter.json")
+}
+
 /// Parses the checked-in bootstrap into a JSON value (Envoy accepts JSON too,
 /// so the rendered file is written as JSON).
 pub fn load_base() -> Result<Value> {
-    let path = envoy_yaml_path();
+    load_yaml(&envoy_yaml_path())
+}
+
+/// Parses the checked-in hot-reload bootstrap.
+pub fn load_ecds_base() -> Result<Value> {
+    load_yaml(&envoy_ecds_yaml_path())
+}
+
+fn load_yaml(path: &Path) -> Result<Value> {
     let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     serde_yaml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// The checked-in ECDS resource with the wasm path and the bundle set.
+pub fn ecds_resource(wasm: &Path, bundle: &str) -> Result<Value> {
+    let path = ecds_resource_path();
+    let mut doc: Value = serde_json::from_slice(
+        &std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?,
+    )
+    .with_context(|| format!("parsing {}", path.display()))?;
+    let config = doc
+        .pointer_mut("/resources/0/typed_config/config")
+        .ok_or_else(|| anyhow!("{} has no resources[0].typed_config.config", path.display()))?;
+    config["configuration"]["value"] = bundle.into();
+    config["vm_config"]["code"]["local"]["filename"] = wasm.display().to_string().into();
+    Ok(doc)
+}
+
+/// Points the wasm filter's `config_discovery` at the ECDS resource file `path`.
+pub fn set_ecds_path(cfg: &mut Value, path: &Path) -> Result<()> {
+    let source = http_filters_mut(cfg, PROXY_LISTENER)?
+        .iter_mut()
+        .find(|f| f.get("name").and_then(Value::as_str) == Some(WASM_FILTER))
+        .and_then(|f| f.pointer_mut("/config_discovery/config_source/path_config_source"))
+        .ok_or_else(|| anyhow!("{WASM_FILTER} has no config_discovery path_config_source"))?;
+    source["path"] = path.display().to_string().into();
+    Ok(())
+}
+
+/// Sends the protected listener's file access log to `path`.
+pub fn set_access_log_path(cfg: &mut Value, path: &Path) -> Result<()> {
+    let logs = hcm_mut(cfg, PROXY_LISTENER)?
+        .get_mut("access_log")
+        .and_then(Value::as_array_mut)
+        .ok_or_else(|| anyhow!("listener {PROXY_LISTENER:?} has no access_log"))?;
+    let file = logs
+        .iter_mut()
+        .filter_map(|l| l.get_mut("typed_config"))
+        .find(|t| t.get("path").is_some())
+        .ok_or_else(|| anyhow!("listener {PROXY_LISTENER:?} has no file access log"))?;
+    file["path"] = path.display().to_string().into();
+    Ok(())
 }
 
 fn listeners_mut(cfg: &mut Value) -> Result<&mut Vec<Value>> {
@@ -187,6 +246,34 @@ mod tests {
         remove_wasm_filter(&mut cfg).unwrap();
         assert!(!cfg.to_string().contains(WASM_FILTER));
         assert!(remove_wasm_filter(&mut cfg).is_err());
+    }
+
+    /// envoy-ecds.yaml is envoy.yaml with the wasm filter delivered by ECDS and the access
+    /// log in a file: nothing else may drift apart.
+    #[test]
+    fn the_hot_reload_config_differs_only_where_documented() {
+        let strip = |mut cfg: Value| -> Value {
+            if let Some(o) = cfg.as_object_mut() {
+                o.remove("node");
+            }
+            let hcm = hcm_mut(&mut cfg, PROXY_LISTENER).unwrap();
+            hcm["access_log"] = Value::Null;
+            for f in hcm["http_filters"].as_array_mut().unwrap() {
+                if f["name"] == WASM_FILTER {
+                    *f = Value::Null;
+                }
+            }
+            cfg
+        };
+        let ecds = load_ecds_base().unwrap();
+        assert_eq!(strip(load_base().unwrap()), strip(ecds.clone()));
+        assert_eq!(ecds["node"]["id"], "aiwaf-proxy");
+        // The resource file carries the same Wasm config as the static bootstrap.
+        let resource = ecds_resource(Path::new("/x.wasm"), "{}").unwrap();
+        let mut base = load_base().unwrap();
+        let mut inline = wasm_config_mut(&mut base).unwrap().clone();
+        inline["vm_config"]["code"]["local"]["filename"] = "/x.wasm".into();
+        assert_eq!(resource["resources"][0]["typed_config"]["config"], inline);
     }
 
     #[test]

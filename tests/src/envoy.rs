@@ -36,6 +36,10 @@ pub struct EnvoyOptions {
     pub no_filter: bool,
     /// Extra structural edit of the rendered config.
     pub edit: Option<EditHook>,
+    /// Use `envoy-config/envoy-ecds.yaml`: the filter's config comes from an ECDS resource
+    /// file in the run directory ([`Envoy::ecds_file`]), reloaded when a new one is moved
+    /// over it; the access log goes to [`Envoy::access_log`].
+    pub ecds: bool,
 }
 
 impl Default for EnvoyOptions {
@@ -46,6 +50,7 @@ impl Default for EnvoyOptions {
             wasm: None,
             no_filter: false,
             edit: None,
+            ecds: false,
         }
     }
 }
@@ -58,6 +63,7 @@ impl fmt::Debug for EnvoyOptions {
             .field("wasm", &self.wasm)
             .field("no_filter", &self.no_filter)
             .field("edit", &self.edit.as_ref().map(|_| "<hook>"))
+            .field("ecds", &self.ecds)
             .finish()
     }
 }
@@ -101,6 +107,8 @@ enum Outcome {
 }
 
 static RUN_COUNTER: AtomicUsize = AtomicUsize::new(0);
+const ECDS_FILE: &str = "aiwaf-filter.json";
+const ACCESS_LOG: &str = "access.log";
 const MAX_BIND_RETRIES: usize = 3;
 
 fn free_port() -> Result<u16> {
@@ -198,7 +206,17 @@ impl Envoy {
 
     fn launch(opts: &EnvoyOptions) -> Result<Envoy> {
         let bin = require_envoy()?;
-        let mut cfg = config::load_base()?;
+        let n = RUN_COUNTER.fetch_add(1, Ordering::SeqCst);
+        let dir = crate::project_root()
+            .join("target/e2e-runs")
+            .join(format!("{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let mut cfg = if opts.ecds {
+            config::load_ecds_base()?
+        } else {
+            config::load_base()?
+        };
         config::set_admin_port(&mut cfg, 0)?;
         config::set_listener_port(&mut cfg, config::PROXY_LISTENER, 0)?;
         let backend_port = free_port()?;
@@ -206,6 +224,15 @@ impl Envoy {
         config::set_cluster_port(&mut cfg, config::BACKEND_CLUSTER, backend_port)?;
         if opts.no_filter {
             config::remove_wasm_filter(&mut cfg)?;
+        } else if opts.ecds {
+            let wasm = opts.wasm.clone().unwrap_or_else(crate::default_wasm_path);
+            require_wasm(&wasm)?;
+            let wasm = wasm.canonicalize().unwrap_or(wasm);
+            let resource = config::ecds_resource(&wasm, &opts.bundle)?;
+            let ecds = dir.join(ECDS_FILE);
+            std::fs::write(&ecds, serde_json::to_string_pretty(&resource)?)?;
+            config::set_ecds_path(&mut cfg, &ecds)?;
+            config::set_access_log_path(&mut cfg, &dir.join(ACCESS_LOG))?;
         } else {
             let wasm = opts.wasm.clone().unwrap_or_else(crate::default_wasm_path);
             require_wasm(&wasm)?;
@@ -217,12 +244,6 @@ impl Envoy {
             edit(&mut cfg).context("the extra config edit failed")?;
         }
 
-        let n = RUN_COUNTER.fetch_add(1, Ordering::SeqCst);
-        let dir = crate::project_root()
-            .join("target/e2e-runs")
-            .join(format!("{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let cfg_path = dir.join("envoy.json");
         std::fs::write(&cfg_path, serde_json::to_string_pretty(&cfg)?)?;
         let log_path = dir.join("envoy.log");
@@ -236,6 +257,8 @@ impl Envoy {
             // without distinct --base-id values.
             .arg("--disable-hot-restart")
             .args(["--log-level", "info"])
+            // File access logs reach the disk within 200 ms (default 10 s).
+            .args(["--file-flush-interval-msec", "200"])
             .arg("--admin-address-path")
             .arg(dir.join("admin.addr"))
             .current_dir(crate::project_root())
@@ -352,6 +375,16 @@ impl Envoy {
     /// The directory holding the rendered config and the log.
     pub fn run_dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The ECDS resource file Envoy watches (with [`EnvoyOptions::ecds`]).
+    pub fn ecds_file(&self) -> PathBuf {
+        self.dir.join(ECDS_FILE)
+    }
+
+    /// The protected listener's access log file (with [`EnvoyOptions::ecds`]).
+    pub fn access_log(&self) -> PathBuf {
+        self.dir.join(ACCESS_LOG)
     }
 
     /// Everything Envoy has written to stdout and stderr so far (access log,

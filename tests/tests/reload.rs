@@ -1,0 +1,131 @@
+//! Hot reload through ECDS (envoy-config/envoy-ecds.yaml): `aiwaf push` replaces the bundle
+//! in the resource file Envoy watches, under load, without a restart and without failing a
+//! request; a bundle the filter refuses leaves the previous one in force. And the whole loop
+//! on one machine: Envoy's access log → `aiwaf train` → `aiwaf push` → Envoy.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use aiwaf_e2e::{browser_headers, Envoy, EnvoyOptions};
+
+fn start_ecds(bundle: &str) -> Envoy {
+    Envoy::start(EnvoyOptions {
+        ecds: true,
+        ..EnvoyOptions::with_bundle(bundle)
+    })
+    .unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+/// Runs the `aiwaf` CLI built by `cargo xtask test`; returns (success, stdout + stderr).
+fn aiwaf(args: &[&str]) -> (bool, String) {
+    let cli = aiwaf_e2e::aiwaf_cli();
+    assert!(
+        cli.is_file(),
+        "{} is missing: run `cargo xtask test` (or `cargo build -p aiwaf-trainer --release`)",
+        cli.display()
+    );
+    let out = Command::new(&cli).args(args).output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+fn status(envoy: &Envoy, target: &str, client: &str) -> u16 {
+    envoy
+        .client()
+        .request("GET", target)
+        .headers(browser_headers())
+        .xff(client)
+        .send()
+        .unwrap_or_else(|e| panic!("GET {target}: {e:#}"))
+        .status
+}
+
+fn push(bundle_path: &Path, envoy: &Envoy) -> (bool, String) {
+    aiwaf(&[
+        "push",
+        bundle_path.to_str().unwrap(),
+        "--ecds",
+        envoy.ecds_file().to_str().unwrap(),
+    ])
+}
+
+#[test]
+fn pushed_bundles_apply_under_load_and_a_refused_one_changes_nothing() {
+    let envoy = start_ecds(r#"{"version":"v0"}"#);
+    let dir = envoy.run_dir().to_path_buf();
+    // Steady benign load from many clients while bundles change.
+    let stop = Arc::new(AtomicBool::new(false));
+    let client = envoy.client();
+    let load = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let (mut ok, mut failed) = (0u32, Vec::new());
+            let mut n = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let ip = format!("198.18.{}.{}", (n / 200) % 200, n % 200 + 1);
+                match client
+                    .request("GET", "/products")
+                    .headers(browser_headers())
+                    .xff(&ip)
+                    .send()
+                {
+                    Ok(r) if r.status == 200 => ok += 1,
+                    Ok(r) => failed.push(format!("{} {}", r.status, r.text())),
+                    Err(e) => failed.push(format!("{e:#}")),
+                }
+            }
+            (ok, failed)
+        })
+    };
+    let mut apply_ms = Vec::new();
+    for i in 1..=10 {
+        let path = dir.join(format!("bundle-{i}.json"));
+        let newcomer = format!("192.0.2.{i}");
+        if i == 5 {
+            // Refused by `push` (rate flood below max), and the file is left alone.
+            std::fs::write(&path, r#"{"version":"bad","settings":{"AIWAF_RATE_FLOOD":1}}"#)
+                .unwrap();
+            let before = std::fs::read(envoy.ecds_file()).unwrap();
+            let (ok, out) = push(&path, &envoy);
+            assert!(!ok && out.contains("AIWAF_RATE_FLOOD"), "{out}");
+            assert_eq!(std::fs::read(envoy.ecds_file()).unwrap(), before);
+            // Bypassing `push`: Envoy gets the bad bundle, the filter refuses it, and the
+            // previous bundle (keyword of bundle 4) stays in force.
+            let mut resource: serde_json::Value = serde_json::from_slice(&before).unwrap();
+            resource["resources"][0]["typed_config"]["config"]["configuration"]["value"] =
+                r#"{"version":"bad","settings":{"AIWAF_RATE_FLOOD":1}}"#.into();
+            let text = resource.to_string();
+            let tmp = dir.join(".aiwaf-filter.json.tmp");
+            std::fs::write(&tmp, text).unwrap();
+            std::fs::rename(&tmp, envoy.ecds_file()).unwrap();
+            envoy
+                .wait_for_log("AIWAF_RATE_FLOOD")
+                .unwrap_or_else(|e| panic!("{e:#}"));
+            assert_eq!(status(&envoy, "/reloadword4/", &newcomer), 403, "bundle 4 still in force");
+            continue;
+        }
+        let bundle = format!(
+            r#"{{"version":"v{i}","learned":{{"keywords":[{{"word":"reloadword{i}","count":1}}]}}}}"#
+        );
+        std::fs::write(&path, bundle).unwrap();
+        let pushed = Instant::now();
+        let (ok, out) = push(&path, &envoy);
+        assert!(ok, "push v{i}: {out}");
+        let applied = aiwaf_e2e::poll_until(|| status(&envoy, &format!("/reloadword{i}/"), &newcomer) == 403);
+        assert!(applied, "bundle v{i} did not apply within {:?}", aiwaf_e2e::patience());
+        apply_ms.push(pushed.elapsed().as_millis());
+    }
+    stop.store(true, Ordering::Relaxed);
+    let (ok, failed) = load.join().unwrap();
+    assert!(failed.is_empty(), "{} benign requests failed: {:?}", failed.len(), &failed[..failed.len().min(5)]);
+    assert!(ok > 50, "only {ok} benign requests were sent");
+    println!("benign requests: {ok}, all 200; push → applied (ms): {apply_ms:?}");
+}
