@@ -29,13 +29,17 @@ const BROWSER: &[(&str, &str)] = &[
 /// Unix milliseconds the benches start at (any recent time; core reads no clock).
 const T0_MS: u64 = 1_700_000_000_000;
 
-/// One `evaluate` case: name, target, header overrides, client address.
-type Case = (
-    &'static str,
-    &'static str,
-    &'static [(&'static str, &'static str)],
-    &'static str,
-);
+/// One `evaluate` case.
+struct Case {
+    name: &'static str,
+    target: &'static str,
+    /// Headers replacing the browser's of the same name.
+    overrides: &'static [(&'static str, &'static str)],
+    client: &'static str,
+    /// The detector that must block it: checked once, so a case cannot silently time a
+    /// different path after an engine change.
+    blocked_by: &'static str,
+}
 
 /// The browser's headers for `method target`, with `overrides` replacing (or adding) headers of
 /// the same name.
@@ -67,47 +71,52 @@ fn evaluate(c: &mut Criterion) {
     .expect("bench bundle");
     let mut store = MemoryStore::new(1);
     let mut now_ms = T0_MS;
-    // (case, target, header overrides, client)
-    let cases: [Case; 6] = [
-        (
+    let browser = "198.51.100.20";
+    let case = |name, target, blocked_by| Case {
+        name,
+        target,
+        overrides: &[],
+        client: browser,
+        blocked_by,
+    };
+    let cases = [
+        case(
             "attack_xss",
             "/search?q=%3Cscript%3Ealert(document.cookie)%3C/script%3E",
-            &[],
-            "198.51.100.20",
+            "payload",
         ),
-        (
+        case(
             "attack_traversal",
             "/download?file=..%2F..%2F..%2F..%2Fetc%2Fpasswd",
-            &[],
-            "198.51.100.20",
+            "payload",
         ),
-        (
+        case(
             "attack_command",
             "/ping?host=127.0.0.1%3Bcat%20%2Fetc%2Fpasswd",
-            &[],
-            "198.51.100.20",
+            "payload",
         ),
-        (
-            "attack_learned_keyword",
-            "/dumper/export",
-            &[],
-            "198.51.100.20",
-        ),
+        case("attack_learned_keyword", "/dumper/export", "keyword"),
         // Refused by the first detector: the cheapest block there is.
-        ("attack_blocklisted_client", "/", &[], "203.0.113.12"),
+        Case {
+            client: "203.0.113.12",
+            ..case("attack_blocklisted_client", "/", "ip_block")
+        },
         // A tool user agent: refused by header validation, after the rate window is written.
-        (
-            "attack_tool_user_agent",
-            "/products",
-            &[("user-agent", "curl/8.5.0"), ("accept", "*/*")],
-            "198.51.100.21",
-        ),
+        Case {
+            overrides: &[("user-agent", "curl/8.5.0"), ("accept", "*/*")],
+            client: "198.51.100.21",
+            ..case("attack_tool_user_agent", "/products", "header")
+        },
     ];
     let mut group = c.benchmark_group("evaluate");
-    for (name, target, extra, ip) in cases {
-        let h = headers("GET", target, extra);
-        let ip = client(ip);
-        group.bench_function(name, |b| {
+    for case in cases {
+        let h = headers("GET", case.target, case.overrides);
+        let ip = client(case.client);
+        let req = Request::from_pseudo_headers(&h, ip, Some("HTTP/1.1"));
+        let verdict = engine.inspect(&req, now_ms, &mut store);
+        let detector = verdict.blocking().map(|f| f.detector.as_str());
+        assert_eq!(detector, Some(case.blocked_by), "{}", case.name);
+        group.bench_function(case.name, |b| {
             b.iter(|| {
                 let req = Request::from_pseudo_headers(black_box(&h), ip, Some("HTTP/1.1"));
                 now_ms += 1000;
@@ -134,6 +143,8 @@ fn evaluate(c: &mut Criterion) {
         ),
     ];
     for (name, body) in bodies {
+        let verdict = engine.inspect_body(&req, BodyKind::Json, body, now_ms, &mut store);
+        assert_eq!(verdict.blocked, name.starts_with("attack"), "{name}");
         group.bench_function(name, |b| {
             b.iter(|| {
                 black_box(engine.inspect_body(
@@ -336,7 +347,9 @@ fn behaviour(c: &mut Criterion) {
     let req = Request::from_pseudo_headers(&failing, ip, Some("HTTP/1.1"));
     let check = with_model.inspect(&req, T0_MS, &mut store).response;
     for i in 1..=3 {
-        with_model.inspect_response(&req, check, 500, T0_MS + i, &mut store);
+        let verdict = with_model.inspect_response(&req, check, 500, T0_MS + i, &mut store);
+        let scored = verdict.features.is_some_and(|x| x.suspicious());
+        assert_eq!((scored, verdict.blocked), (i == 3, false), "error {i}");
     }
     group.bench_function("suspicious_response_scored", |b| {
         let mut now_ms = T0_MS + 1000;

@@ -915,7 +915,7 @@ impl Engine {
 }
 
 fn index(id: DetectorId) -> usize {
-    REGISTRY.iter().position(|r| *r == id).unwrap_or(0)
+    id.index()
 }
 
 /// Static files by extension of the last segment or by conventional prefix.

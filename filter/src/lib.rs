@@ -4,20 +4,25 @@
 //! by every request of the worker.
 #![deny(unsafe_code)]
 
+mod metrics;
+mod shared;
+
 use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use metrics::Metrics;
+use shared::{shared_seed, SharedStore};
+
 use aiwaf_core::{
-    block_response, log_line, BodyKind, Bundle, Engine, Request, ResponseCheck, Store, Verdict,
+    block_response, log_line, BodyKind, Bundle, Engine, Request, ResponseCheck, Verdict,
 };
-use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
-    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(AiwafRoot { engine: None, seed: 0 }) });
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(AiwafRoot { engine: None, seed: 0, metrics: None }) });
 }}
 
 /// Lives as long as the plugin: holds the compiled bundle.
@@ -25,6 +30,7 @@ struct AiwafRoot {
     engine: Option<Rc<Engine>>,
     /// Keys the state slot hash; the same for every worker of this Envoy (see `shared_seed`).
     seed: u64,
+    metrics: Option<Rc<Metrics>>,
 }
 
 impl Context for AiwafRoot {}
@@ -47,12 +53,15 @@ impl RootContext for AiwafRoot {
                     log::warn!("aiwaf: bundle `{}`: {warning}", engine.version());
                 }
                 self.engine = Some(Rc::new(engine));
+                self.metrics = Some(Rc::new(Metrics::define()));
+                metrics::config_outcome(true);
                 true
             }
             Err(e) => {
                 // Refusing the configuration keeps Envoy from serving with a weaker policy; on a
                 // reload the previous bundle stays in force.
                 log::error!("aiwaf: bundle refused: {e}");
+                metrics::config_outcome(false);
                 false
             }
         }
@@ -62,6 +71,7 @@ impl RootContext for AiwafRoot {
         let engine = self.engine.clone()?;
         Some(Box::new(AiwafRequest {
             engine,
+            metrics: self.metrics.clone()?,
             store: SharedStore { seed: self.seed },
             headers: Vec::new(),
             client: None,
@@ -80,6 +90,7 @@ impl RootContext for AiwafRoot {
 /// Lives for one request.
 struct AiwafRequest {
     engine: Rc<Engine>,
+    metrics: Rc<Metrics>,
     store: SharedStore,
     headers: Vec<(String, String)>,
     client: Option<IpAddr>,
@@ -99,6 +110,7 @@ impl AiwafRequest {
 
     /// Logs the verdict and sends the block response; true when the request was answered.
     fn act(&mut self, verdict: &Verdict) -> bool {
+        self.metrics.verdict(verdict);
         if verdict.is_clean() {
             return false;
         }
@@ -145,6 +157,7 @@ impl HttpContext for AiwafRequest {
         self.protocol = self
             .get_property(vec!["request", "protocol"])
             .and_then(|p| String::from_utf8(p).ok());
+        self.metrics.request();
         let now = unix_millis(self.get_current_time());
         let engine = Rc::clone(&self.engine);
         let mut store = self.store;
@@ -242,60 +255,6 @@ fn unix_millis(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
-}
-
-/// Per-client state in Envoy's shared data: one map per Envoy process, shared by the VMs of
-/// every worker, updated with compare-and-swap. Keys are the engine's fixed slot numbers, so
-/// the map never holds more than `AIWAF_STATE_SLOTS` entries.
-#[derive(Clone, Copy)]
-struct SharedStore {
-    seed: u64,
-}
-
-fn slot_key(slot: u32) -> String {
-    format!("aiwaf:slot:{slot}")
-}
-
-impl Store for SharedStore {
-    fn load(&mut self, slot: u32) -> (Option<Vec<u8>>, u32) {
-        match hostcalls::get_shared_data(&slot_key(slot)) {
-            Ok((bytes, cas)) => (bytes, cas.unwrap_or(0)),
-            Err(_) => (None, 0),
-        }
-    }
-
-    fn store(&mut self, slot: u32, bytes: &[u8], version: u32) -> bool {
-        let cas = (version != 0).then_some(version);
-        hostcalls::set_shared_data(&slot_key(slot), Some(bytes), cas).is_ok()
-    }
-
-    fn seed(&self) -> u64 {
-        self.seed
-    }
-}
-
-/// The slot-hash seed of this Envoy process: the first worker to configure stores one derived
-/// from its start time; every worker then reads back the stored value, so all agree. It is not
-/// derived from anything a client sees.
-fn shared_seed(now: SystemTime) -> u64 {
-    const KEY: &str = "aiwaf:seed";
-    let read = || {
-        hostcalls::get_shared_data(KEY)
-            .ok()
-            .and_then(|(bytes, _)| bytes)
-            .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
-            .map(u64::from_le_bytes)
-    };
-    if let Some(seed) = read() {
-        return seed;
-    }
-    let nanos = now
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0) as u64;
-    let candidate = nanos.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xA1FA_5EED;
-    let _ = hostcalls::set_shared_data(KEY, Some(&candidate.to_le_bytes()), None);
-    read().unwrap_or(candidate)
 }
 
 #[cfg(test)]

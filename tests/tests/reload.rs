@@ -91,8 +91,11 @@ fn pushed_bundles_apply_under_load_and_a_refused_one_changes_nothing() {
         let newcomer = format!("192.0.2.{i}");
         if i == 5 {
             // Refused by `push` (rate flood below max), and the file is left alone.
-            std::fs::write(&path, r#"{"version":"bad","settings":{"AIWAF_RATE_FLOOD":1}}"#)
-                .unwrap();
+            std::fs::write(
+                &path,
+                r#"{"version":"bad","settings":{"AIWAF_RATE_FLOOD":1}}"#,
+            )
+            .unwrap();
             let before = std::fs::read(envoy.ecds_file()).unwrap();
             let (ok, out) = push(&path, &envoy);
             assert!(!ok && out.contains("AIWAF_RATE_FLOOD"), "{out}");
@@ -109,7 +112,11 @@ fn pushed_bundles_apply_under_load_and_a_refused_one_changes_nothing() {
             envoy
                 .wait_for_log("AIWAF_RATE_FLOOD")
                 .unwrap_or_else(|e| panic!("{e:#}"));
-            assert_eq!(status(&envoy, "/reloadword4/", &newcomer), 403, "bundle 4 still in force");
+            assert_eq!(
+                status(&envoy, "/reloadword4/", &newcomer),
+                403,
+                "bundle 4 still in force"
+            );
             continue;
         }
         let bundle = format!(
@@ -119,13 +126,101 @@ fn pushed_bundles_apply_under_load_and_a_refused_one_changes_nothing() {
         let pushed = Instant::now();
         let (ok, out) = push(&path, &envoy);
         assert!(ok, "push v{i}: {out}");
-        let applied = aiwaf_e2e::poll_until(|| status(&envoy, &format!("/reloadword{i}/"), &newcomer) == 403);
-        assert!(applied, "bundle v{i} did not apply within {:?}", aiwaf_e2e::patience());
+        let applied =
+            aiwaf_e2e::poll_until(|| status(&envoy, &format!("/reloadword{i}/"), &newcomer) == 403);
+        assert!(
+            applied,
+            "bundle v{i} did not apply within {:?}",
+            aiwaf_e2e::patience()
+        );
         apply_ms.push(pushed.elapsed().as_millis());
     }
     stop.store(true, Ordering::Relaxed);
     let (ok, failed) = load.join().unwrap();
-    assert!(failed.is_empty(), "{} benign requests failed: {:?}", failed.len(), &failed[..failed.len().min(5)]);
+    assert!(
+        failed.is_empty(),
+        "{} benign requests failed: {:?}",
+        failed.len(),
+        &failed[..failed.len().min(5)]
+    );
     assert!(ok > 50, "only {ok} benign requests were sent");
     println!("benign requests: {ok}, all 200; push → applied (ms): {apply_ms:?}");
+}
+
+/// A counter of the filter, read back from Envoy's admin endpoint (0 when not yet defined).
+fn counter(envoy: &Envoy, name: &str) -> u64 {
+    aiwaf_e2e::metrics::counter(envoy.admin_addr(), name)
+        .unwrap_or_else(|e| panic!("{e:#}"))
+        .unwrap_or(0)
+}
+
+#[test]
+fn metrics_count_requests_blocks_throttles_and_reloads() {
+    let envoy = start_ecds(r#"{"version":"m1","detectors":{"header":{"action":"monitor"}}}"#);
+    let loaded = counter(&envoy, "aiwaf.config.loaded");
+    assert!(loaded >= 1, "the first configuration is counted");
+    for i in 0..3 {
+        assert_eq!(status(&envoy, "/", &format!("198.18.9.{i}")), 200);
+    }
+    for probe in ["/.env", "/wp-login.php"] {
+        assert_eq!(status(&envoy, probe, "198.18.9.50"), 403);
+    }
+    // curl-like headers: the header detector only monitors here.
+    let r = envoy
+        .client()
+        .request("GET", "/")
+        .header("user-agent", "curl/8.5.0")
+        .header("accept", "*/*")
+        .xff("198.18.9.60")
+        .send()
+        .unwrap();
+    assert_eq!(r.status, 200);
+    // 25 quick requests from one client: the 21st to 25th are throttled (429).
+    let statuses: Vec<u16> = (0..25)
+        .map(|_| status(&envoy, "/", "198.18.9.70"))
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        5,
+        "{statuses:?}"
+    );
+    let wanted = [
+        ("aiwaf.requests", 3 + 2 + 1 + 25),
+        ("aiwaf.blocked", 2),
+        ("aiwaf.blocked.probe", 2),
+        ("aiwaf.monitored.header", 1),
+        ("aiwaf.throttled", 5),
+        ("aiwaf.blocked.rate_limit", 5),
+    ];
+    // Counters reach the admin endpoint on Envoy's stats flush; wait for them.
+    let settled = aiwaf_e2e::poll_until(|| wanted.iter().all(|(n, v)| counter(&envoy, n) == *v));
+    let seen: Vec<(&str, u64)> = wanted
+        .iter()
+        .map(|(n, _)| (*n, counter(&envoy, n)))
+        .collect();
+    assert!(settled, "{seen:?}");
+    // A refused reload is counted, the previous bundle stays.
+    let mut resource: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(envoy.ecds_file()).unwrap()).unwrap();
+    resource["resources"][0]["typed_config"]["config"]["configuration"]["value"] =
+        r#"{"mode":"panic"}"#.into();
+    let tmp = envoy.run_dir().join(".tmp-resource");
+    std::fs::write(&tmp, resource.to_string()).unwrap();
+    std::fs::rename(&tmp, envoy.ecds_file()).unwrap();
+    assert!(
+        aiwaf_e2e::poll_until(|| counter(&envoy, "aiwaf.config.rejected") >= 1),
+        "config.rejected"
+    );
+    assert_eq!(status(&envoy, "/.git/config", "198.18.9.80"), 403);
+    // Prometheus exposition carries them too (a custom stat namespace: no `envoy_` prefix).
+    let prom = aiwaf_e2e::metrics::prometheus(envoy.admin_addr()).unwrap();
+    assert!(
+        prom.lines().any(|l| l == "aiwaf_blocked_probe{} 3"),
+        "{}",
+        prom.lines()
+            .filter(|l| l.contains("blocked"))
+            .take(10)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }

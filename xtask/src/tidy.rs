@@ -116,12 +116,16 @@ mod tests {
     /// The filter is glue; detection logic belongs in core.
     #[test]
     fn filter_stays_thin() {
-        let text =
-            std::fs::read_to_string(root().join("filter/src/lib.rs")).expect("filter source");
-        let lines = text.lines().filter(|l| !l.trim().is_empty()).count();
+        let mut files = Vec::new();
+        rust_files(&root().join("filter/src"), &mut files);
+        let lines: usize = files
+            .iter()
+            .map(|f| std::fs::read_to_string(f).expect("filter source"))
+            .map(|text| text.lines().filter(|l| !l.trim().is_empty()).count())
+            .sum();
         assert!(
-            lines <= 300,
-            "filter/src/lib.rs has {lines} non-blank lines (budget 300)"
+            lines <= 420,
+            "filter/src has {lines} non-blank lines (budget 420)"
         );
     }
 

@@ -85,6 +85,11 @@ impl DetectorId {
         }
     }
 
+    /// Position in [`REGISTRY`]: a dense index for per-detector tables (metrics, actions).
+    pub fn index(self) -> usize {
+        REGISTRY.iter().position(|id| *id == self).unwrap_or(0)
+    }
+
     /// The detector named `name` (its id as written in bundles).
     pub fn from_name(name: &str) -> Option<DetectorId> {
         REGISTRY.iter().copied().find(|id| id.as_str() == name)
