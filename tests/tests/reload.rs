@@ -224,3 +224,52 @@ fn metrics_count_requests_blocks_throttles_and_reloads() {
             .join("\n")
     );
 }
+
+#[test]
+fn one_retraining_cycle_closes_the_loop_on_one_machine() {
+    // The policy lets 404 sweeps through live (monitor), so only training can stop the scanner.
+    let policy = r#"{"version":"policy","detectors":{"not_found":{"action":"monitor"}}}"#;
+    let envoy = start_ecds(policy);
+    let dir = envoy.run_dir().to_path_buf();
+    std::fs::write(dir.join("policy.json"), policy).unwrap();
+    for i in 0..60 {
+        let page = ["/", "/products", "/about"][i % 3];
+        assert_eq!(status(&envoy, page, &format!("198.18.7.{}", i % 20 + 1)), 200);
+    }
+    let scanner = "192.0.2.99";
+    for i in 0..10 {
+        assert_eq!(status(&envoy, &format!("/missing/old-{i}"), scanner), 404);
+    }
+    // Envoy flushes its access log every 200 ms (the harness sets the interval).
+    let log = envoy.access_log();
+    assert!(
+        aiwaf_e2e::poll_until(|| std::fs::read_to_string(&log)
+            .map(|t| t.lines().count() >= 70)
+            .unwrap_or(false)),
+        "the access log did not get 70 lines"
+    );
+    let script = aiwaf_e2e::project_root().join("envoy-config/retrain.sh");
+    let out = Command::new("sh")
+        .arg(&script)
+        .current_dir(&dir)
+        .env("AIWAF", aiwaf_e2e::aiwaf_cli())
+        .env("POLICY", dir.join("policy.json"))
+        .env("LOGS", &log)
+        .env("ECDS", envoy.ecds_file())
+        .env("OUT", dir.join("trained.json"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned()
+        + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("192.0.2.99") && text.contains("404-heavy"), "{text}");
+    assert!(
+        aiwaf_e2e::poll_until(|| status(&envoy, "/", scanner) == 403),
+        "the trained bundle did not block the scanner:\n{text}"
+    );
+    let event = envoy
+        .wait_for_event("block", |e| e["client"] == scanner)
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(event["detector"], "ip_block", "{event}");
+    assert_eq!(status(&envoy, "/", "198.18.7.1"), 200, "browsers still pass");
+}

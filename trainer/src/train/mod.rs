@@ -118,7 +118,8 @@ fn read_into(files: &[std::path::PathBuf], learner: &mut Learner<'_>) -> Result<
     })
 }
 
-/// The policy plus what was learned. The policy's `learned` section is replaced. Its blocklist
+/// The policy plus what was learned, labelled `<policy version>+trained-<time>`. The policy's
+/// `learned` section is replaced. Its blocklist
 /// is kept, minus expired entries and minus earlier trained entries of clients blocked again
 /// now (their expiry moves); a client the policy already lists is not listed twice.
 fn merge(policy: &Bundle, learned: &Learned, now: u64) -> Bundle {
@@ -134,9 +135,11 @@ fn merge(policy: &Bundle, learned: &Learned, now: u64) -> Bundle {
     }
     out.learned.keywords = learned.keywords.iter().map(|(k, _)| k.clone()).collect();
     out.learned.model = learned.model.clone();
-    if out.version.is_none() {
-        out.version = Some(format!("trained-{now}"));
-    }
+    // Every training gets its own label, so a block log line names the bundle that decided.
+    out.version = Some(match &policy.version {
+        Some(v) => format!("{v}+trained-{now}"),
+        None => format!("trained-{now}"),
+    });
     out
 }
 

@@ -331,7 +331,10 @@ fn the_output_is_the_policy_plus_what_was_learned() {
     );
     super::run(&train_args(&dir, Some(policy), "access.log")).unwrap();
     let out = Bundle::from_json(&std::fs::read(dir.0.join("bundle.json")).unwrap()).unwrap();
-    assert_eq!(out.version.as_deref(), Some("prod-7"));
+    assert_eq!(
+        out.version.as_deref(),
+        Some(format!("prod-7+trained-{T0}").as_str())
+    );
     assert_eq!(out.settings.rate_max, 30);
     let reasons: Vec<(String, &str)> = out
         .blocklist
