@@ -234,7 +234,10 @@ fn one_retraining_cycle_closes_the_loop_on_one_machine() {
     std::fs::write(dir.join("policy.json"), policy).unwrap();
     for i in 0..60 {
         let page = ["/", "/products", "/about"][i % 3];
-        assert_eq!(status(&envoy, page, &format!("198.18.7.{}", i % 20 + 1)), 200);
+        assert_eq!(
+            status(&envoy, page, &format!("198.18.7.{}", i % 20 + 1)),
+            200
+        );
     }
     let scanner = "192.0.2.99";
     for i in 0..10 {
@@ -259,10 +262,13 @@ fn one_retraining_cycle_closes_the_loop_on_one_machine() {
         .env("OUT", dir.join("trained.json"))
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("192.0.2.99") && text.contains("404-heavy"), "{text}");
+    assert!(
+        text.contains("192.0.2.99") && text.contains("404-heavy"),
+        "{text}"
+    );
     assert!(
         aiwaf_e2e::poll_until(|| status(&envoy, "/", scanner) == 403),
         "the trained bundle did not block the scanner:\n{text}"
@@ -271,5 +277,9 @@ fn one_retraining_cycle_closes_the_loop_on_one_machine() {
         .wait_for_event("block", |e| e["client"] == scanner)
         .unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(event["detector"], "ip_block", "{event}");
-    assert_eq!(status(&envoy, "/", "198.18.7.1"), 200, "browsers still pass");
+    assert_eq!(
+        status(&envoy, "/", "198.18.7.1"),
+        200,
+        "browsers still pass"
+    );
 }
