@@ -260,22 +260,33 @@ fn build_cli() -> Result<PathBuf> {
     Ok(cli)
 }
 
-/// Validates the checked-in config with the real Envoy (wasm path made absolute).
+/// Validates the checked-in configs with the real Envoy (wasm path made absolute): the static
+/// one, and the hot-reload one with its ECDS resource file.
 fn validate_envoy() -> Result<()> {
+    use aiwaf_e2e::config;
     let envoy = aiwaf_e2e::envoy::require_envoy()?;
     let wasm = aiwaf_e2e::default_wasm_path();
     aiwaf_e2e::envoy::require_wasm(&wasm)?;
-    let mut cfg = aiwaf_e2e::config::load_base()?;
-    aiwaf_e2e::config::set_wasm_path(&mut cfg, &wasm)?;
+    let wasm = wasm.canonicalize().unwrap_or(wasm);
     let dir = project_root().join("target/e2e-runs");
     std::fs::create_dir_all(&dir)?;
-    let rendered = dir.join("validate-envoy.json");
-    std::fs::write(&rendered, cfg.to_string())?;
-    run(Command::new(envoy)
-        .args(["--mode", "validate", "--disable-hot-restart", "-c"])
-        .arg(&rendered)
-        .current_dir(project_root()))?;
-    println!("validate-envoy: envoy-config/envoy.yaml is valid for Envoy {ENVOY_VERSION}");
+
+    let mut cfg = config::load_base()?;
+    config::set_wasm_path(&mut cfg, &wasm)?;
+    let mut ecds = config::load_ecds_base()?;
+    let resource = dir.join("validate-aiwaf-filter.json");
+    std::fs::write(&resource, config::ecds_resource(&wasm, "{}")?.to_string())?;
+    config::set_ecds_path(&mut ecds, &resource)?;
+    config::set_access_log_path(&mut ecds, &dir.join("validate-access.log"))?;
+    for (name, cfg) in [("envoy.yaml", cfg), ("envoy-ecds.yaml", ecds)] {
+        let rendered = dir.join(format!("validate-{name}.json"));
+        std::fs::write(&rendered, cfg.to_string())?;
+        run(Command::new(&envoy)
+            .args(["--mode", "validate", "--disable-hot-restart", "-c"])
+            .arg(&rendered)
+            .current_dir(project_root()))?;
+        println!("validate-envoy: envoy-config/{name} is valid for Envoy {ENVOY_VERSION}");
+    }
     Ok(())
 }
 
