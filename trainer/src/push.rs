@@ -142,8 +142,12 @@ fn new_resource(bundle: &str, wasm: &Path) -> Value {
 }
 
 /// Writes `bytes` to a temporary file next to `path` and renames it over `path`: readers see
-/// the old file or the new one, never a partial one, and Envoy's watcher sees a move.
+/// the old file or the new one, never a partial one, and Envoy's watcher sees a move. The data
+/// is synced before the rename (a crash cannot leave an empty file in place), the old file's
+/// permissions are kept (a 0600 policy stays 0600), and the temporary file is removed when
+/// anything fails.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write as _;
     let name = path
         .file_name()
         .ok_or_else(|| anyhow!("{} is not a file path", path.display()))?;
@@ -151,8 +155,22 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     tmp_name.push(name);
     tmp_name.push(format!(".{}.tmp", std::process::id()));
     let tmp = path.with_file_name(tmp_name);
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))
+    let result = (|| -> Result<()> {
+        let mut file = std::fs::File::create(&tmp)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        file.write_all(bytes)
+            .and_then(|()| file.sync_all())
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        if let Ok(meta) = std::fs::metadata(path) {
+            std::fs::set_permissions(&tmp, meta.permissions())
+                .with_context(|| format!("cannot set the permissions of {}", tmp.display()))?;
+        }
+        std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
 
 #[cfg(test)]
@@ -260,6 +278,22 @@ mod tests {
             std::fs::read(dir.0.join("aiwaf-filter.json")).unwrap(),
             b"{\"resources\": []}"
         );
+    }
+
+    #[test]
+    fn atomic_writes_keep_permissions_and_leave_no_temporary_file() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = TempDir::new("atomic");
+        let path = dir.write("policy.json", b"{}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        write_atomically(&path, b"{\"version\":\"2\"}").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"{\"version\":\"2\"}");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let left: Vec<_> = std::fs::read_dir(&dir.0).unwrap().collect();
+        assert_eq!(left.len(), 1, "only the file itself");
+        // A target in a missing directory fails and leaves nothing behind.
+        assert!(write_atomically(&dir.0.join("no/such/file.json"), b"{}").is_err());
     }
 
     #[test]

@@ -29,7 +29,7 @@ const TRAINING_SLOTS: u32 = 1_048_576;
 /// Runs the command.
 pub fn run(args: &TrainArgs) -> Result<ExitCode> {
     let now = args.now.unwrap_or_else(crate::now);
-    let policy = match &args.policy {
+    let mut policy = match &args.policy {
         Some(path) => {
             let bytes =
                 std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -38,6 +38,10 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode> {
         }
         None => Bundle::from_json(b"{}")?,
     };
+    // The country table first: a policy that enables geo blocking is complete only with it.
+    if let Some(db) = &args.geoip {
+        policy.geoip = Some(crate::geoip::compile(db, &policy.settings)?);
+    }
     Engine::new(&policy, now).context("the policy is refused")?;
     let s = &policy.settings;
 
@@ -61,10 +65,7 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode> {
         );
     }
     let learned = learner.finish(s, stats.parsed, args.force_ai, now, args.seed);
-    let mut bundle = merge(&policy, &learned, now);
-    if let Some(db) = &args.geoip {
-        bundle.geoip = Some(crate::geoip::compile(db, &bundle.settings)?);
-    }
+    let bundle = merge(&policy, &learned, now);
     // Never write what the filter would refuse.
     Engine::new(&bundle, now).context("the trained bundle does not load (a bug: please report)")?;
     write_atomically(&args.out, bundle.to_json_pretty().as_bytes())?;

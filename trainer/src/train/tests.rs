@@ -361,3 +361,24 @@ fn the_output_is_the_policy_plus_what_was_learned() {
     // And the filter's loader accepts it.
     Engine::new(&out, T0).unwrap();
 }
+
+#[test]
+fn a_policy_with_geo_blocking_trains_with_its_country_table() {
+    let dir = TempDir::new("train-geo");
+    let mut log = Vec::new();
+    crate::sample_log::write(&mut log, 500, 3).unwrap();
+    dir.write("access.log", &log);
+    let db = crate::geoip::tests::tiny_db(&dir, &[("192.0.2.0/24", "RU")]);
+    let policy = dir.write(
+        "policy.json",
+        br#"{"settings":{"AIWAF_GEO_BLOCK_ENABLED":true,"AIWAF_GEO_BLOCK_COUNTRIES":["RU"]}}"#,
+    );
+    let mut args = train_args(&dir, Some(policy.clone()), "access.log");
+    // Without the database the policy is incomplete, and refused.
+    let e = super::run(&args).unwrap_err();
+    assert!(format!("{e:#}").contains("geoip"), "{e:#}");
+    args.geoip = Some(db);
+    super::run(&args).unwrap();
+    let out = Bundle::from_json(&std::fs::read(dir.0.join("bundle.json")).unwrap()).unwrap();
+    assert_eq!(out.geoip.unwrap().v4, [(0xC000_0200, 0xC000_02FF, 0)]);
+}
