@@ -36,6 +36,7 @@
 mod classify;
 mod collapse;
 mod envoy;
+mod generate;
 mod input;
 mod manifest;
 mod observed;
@@ -45,6 +46,7 @@ mod validate;
 
 pub use crate::collapse::SLUG_MIN_DISTINCT;
 pub use crate::envoy::from_envoy_routes;
+pub use crate::generate::{generate, Input};
 pub use crate::input::MAX_INPUT_BYTES;
 pub use crate::manifest::{
     Category, Manifest, Match, Protections, RateLimit, ResponseType, Route, Source, Toggle,

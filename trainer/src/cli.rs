@@ -30,6 +30,10 @@ pub enum Command {
     Bundle(BundleArgs),
     /// Put a bundle into the ECDS resource file Envoy watches (hot reload, no restart).
     Push(PushArgs),
+    /// Write the route manifest (.aiwaf/paths.json) from OpenAPI, Envoy routes or access logs.
+    Init(InitArgs),
+    /// Browse the route manifest's path tree and exempt prefixes in the policy.
+    Pathshell(PathshellArgs),
     #[command(flatten)]
     Ops(crate::ops::OpsCommand),
     /// Write a realistic synthetic access log (browsers, APIs, crawlers, scanners, form posts).
@@ -128,4 +132,37 @@ pub struct PushArgs {
     /// The filter's .wasm: creates the ECDS file when it does not exist, or changes the module.
     #[arg(long)]
     pub wasm: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false, id = "source")]
+pub struct InitSource {
+    /// An OpenAPI 3 document (JSON or YAML).
+    #[arg(long)]
+    pub openapi: Option<PathBuf>,
+    /// An Envoy bootstrap or route configuration (JSON or YAML).
+    #[arg(long)]
+    pub envoy_routes: Option<PathBuf>,
+    /// Access logs (files, directories, globs; same readers as `train`).
+    #[arg(long, num_args = 1..)]
+    pub logs: Vec<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub source: InitSource,
+    /// Where to write the manifest.
+    #[arg(long, default_value = ".aiwaf/paths.json")]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PathshellArgs {
+    /// The route manifest to browse.
+    #[arg(long, default_value = ".aiwaf/paths.json")]
+    pub manifest: PathBuf,
+    /// The policy file that `exempt` writes to.
+    #[arg(long, default_value = ".aiwaf/policy.json")]
+    pub policy: PathBuf,
 }

@@ -5,7 +5,9 @@ mod cli;
 mod explain;
 mod forest_fit;
 mod geoip;
+mod manifest;
 mod ops;
+mod pathshell;
 mod push;
 mod rng;
 mod sample_log;
@@ -34,6 +36,8 @@ fn main() -> ExitCode {
         Command::Ops(cmd) => ops::run(&cmd),
         Command::Bundle(args) => push::bundle(&args),
         Command::Push(args) => push::push(&args),
+        Command::Init(args) => manifest::init(&args),
+        Command::Pathshell(args) => pathshell::run(&args),
         Command::SampleLog { lines, out, seed } => sample_log_file(&out, lines, seed),
     };
     match result {
