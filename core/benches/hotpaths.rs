@@ -272,40 +272,62 @@ fn engine_with_model() -> Engine {
 }
 
 /// Request phase against response phase on a bundle with per-client state (defaults): what
-/// each phase writes to the shared store.
+/// each phase writes to the shared store. Each case has its own client, and simulated time only
+/// moves forward (criterion calls a bench closure several times), so no case inherits another's
+/// rate window or ends up throttled.
 fn state_update(c: &mut Criterion) {
     let engine = Engine::from_json(b"{}").expect("default bundle");
     let mut store = MemoryStore::new(1);
-    let ip = client("198.51.100.30");
+    let mut now_ms = T0_MS;
     let mut group = c.benchmark_group("state");
+    // The request phase alone (`inspect.rs` times the same with a blocklist and keywords in the
+    // bundle; here it sits next to the response phases of the same run).
     let page = headers("GET", "/products/42", &[]);
+    let ip = client("198.51.100.30");
+    let req = Request::from_pseudo_headers(&page, ip, Some("HTTP/1.1"));
+    assert!(!engine.inspect(&req, now_ms, &mut store).blocked);
     group.bench_function("request_phase", |b| {
-        let mut now_ms = T0_MS;
         b.iter(|| {
             let req = Request::from_pseudo_headers(black_box(&page), ip, Some("HTTP/1.1"));
             now_ms += 1000;
             black_box(engine.inspect(&req, now_ms, &mut store))
         })
     });
-    // (case, target, upstream status, simulated ms between responses). A 404 writes the
-    // client's 404 count; 61 s apart the window restarts every time, so the 404 threshold is
-    // never reached and each iteration is the same read-modify-write. A UUID scores the status.
+    // (case, target, upstream status, client, simulated ms between responses). A 200 needs no
+    // write; a 404 writes the client's 404 count (61 s apart the window restarts every time, so
+    // the threshold is never reached and each iteration is the same read-modify-write); a UUID
+    // in the path scores the status.
     let cases = [
-        ("response_phase_200", "/products/42", 200, 1000),
-        ("response_phase_404", "/products/9042", 404, 61_000),
+        (
+            "response_phase_200",
+            "/products/42",
+            200,
+            "198.51.100.31",
+            1000,
+        ),
+        (
+            "response_phase_404",
+            "/products/9042",
+            404,
+            "198.51.100.32",
+            61_000,
+        ),
         (
             "response_phase_uuid_200",
             "/api/v1/items/3f1c5a6e-8d0b-4b1e-9a55-0d5c2f7e9a10",
             200,
+            "198.51.100.33",
             1000,
         ),
     ];
-    for (name, target, status, step_ms) in cases {
+    for (name, target, status, ip, step_ms) in cases {
         let h = headers("GET", target, &[]);
-        let req = Request::from_pseudo_headers(&h, ip, Some("HTTP/1.1"));
-        let check = engine.inspect(&req, T0_MS, &mut store).response;
+        let req = Request::from_pseudo_headers(&h, client(ip), Some("HTTP/1.1"));
+        now_ms += 1000;
+        let verdict = engine.inspect(&req, now_ms, &mut store);
+        assert!(!verdict.blocked && verdict.response.is_needed(), "{name}");
+        let check = verdict.response;
         group.bench_function(name, |b| {
-            let mut now_ms = T0_MS;
             b.iter(|| {
                 now_ms += step_ms;
                 black_box(engine.inspect_response(&req, check, status, now_ms, &mut store))
@@ -321,16 +343,19 @@ fn state_update(c: &mut Criterion) {
 fn behaviour(c: &mut Criterion) {
     let with_model = engine_with_model();
     let without_model = Engine::from_json(b"{}").expect("default bundle");
+    let mut now_ms = T0_MS;
     let mut group = c.benchmark_group("behaviour");
     let page = headers("GET", "/products/42", &[]);
-    for (name, engine) in [
-        ("benign_page_without_model", &without_model),
-        ("benign_page_with_model", &with_model),
+    for (name, engine, ip) in [
+        ("benign_page_without_model", &without_model, "198.51.100.40"),
+        ("benign_page_with_model", &with_model, "198.51.100.41"),
     ] {
         let mut store = MemoryStore::new(1);
-        let ip = client("198.51.100.40");
+        let ip = client(ip);
+        let req = Request::from_pseudo_headers(&page, ip, Some("HTTP/1.1"));
+        let verdict = engine.inspect(&req, now_ms, &mut store);
+        assert!(!verdict.blocked, "{name}");
         group.bench_function(name, |b| {
-            let mut now_ms = T0_MS;
             b.iter(|| {
                 let req = Request::from_pseudo_headers(black_box(&page), ip, Some("HTTP/1.1"));
                 now_ms += 1000;
@@ -342,19 +367,19 @@ fn behaviour(c: &mut Criterion) {
     // Upstream errors make the client suspicious (3 or more in the window), so its features
     // are scored by all 100 trees after each response.
     let mut store = MemoryStore::new(1);
-    let ip = client("198.51.100.41");
     let failing = headers("GET", "/status/500", &[]);
-    let req = Request::from_pseudo_headers(&failing, ip, Some("HTTP/1.1"));
-    let check = with_model.inspect(&req, T0_MS, &mut store).response;
+    let req = Request::from_pseudo_headers(&failing, client("198.51.100.42"), Some("HTTP/1.1"));
+    let check = with_model.inspect(&req, now_ms, &mut store).response;
     for i in 1..=3 {
-        let verdict = with_model.inspect_response(&req, check, 500, T0_MS + i, &mut store);
+        now_ms += 1;
+        let verdict = with_model.inspect_response(&req, check, 500, now_ms, &mut store);
         let scored = verdict.features.is_some_and(|x| x.suspicious());
         assert_eq!((scored, verdict.blocked), (i == 3, false), "error {i}");
     }
     group.bench_function("suspicious_response_scored", |b| {
-        let mut now_ms = T0_MS + 1000;
         b.iter(|| {
-            // Within the window (60 s) for the whole run: the client stays suspicious.
+            // 1 ms apart, the 60 s window restarts once per 60,000 responses: the client is
+            // suspicious, and scored, on all but two of them.
             now_ms += 1;
             black_box(with_model.inspect_response(&req, check, 500, now_ms, &mut store))
         })

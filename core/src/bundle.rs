@@ -46,6 +46,48 @@ pub struct Bundle {
     /// geo settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub geoip: Option<GeoTable>,
+    /// The application's routes, compiled from the route manifest (`--manifest`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<RouteRule>,
+}
+
+/// How a route's path matches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteMatch {
+    /// The whole path, `{name}` matching one segment.
+    #[default]
+    Template,
+    /// The path and everything below it.
+    Prefix,
+}
+
+/// One route of the application behind the proxy.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteRule {
+    /// `/items/{id}`: literal segments and `{name}` parameters.
+    pub path: String,
+    /// `template` (default) or `prefix`.
+    #[serde(rename = "match", default, skip_serializing_if = "is_template")]
+    pub matching: RouteMatch,
+    /// Methods the route accepts; empty: any (`HEAD` goes with `GET`, `OPTIONS` always passes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub methods: Vec<String>,
+    /// The manifest's category (`static`, `admin`, `auth`, `api`, `upload`, `form`, `app`),
+    /// shown in logs and summaries.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub category: String,
+    /// Requests a client may make to this route per window (`PATH_RULES` `RATE_LIMIT` shape).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimitRule>,
+    /// Detectors off on this route (`PATH_RULES` `DISABLE` names).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disable: Vec<String>,
+}
+
+fn is_template(m: &RouteMatch) -> bool {
+    *m == RouteMatch::Template
 }
 
 /// The address ranges the geo policy refuses, with the lists they were compiled for.

@@ -20,6 +20,7 @@ use crate::net::IpSet;
 use crate::normalize::{normalize_path, NormalizedPath};
 use crate::record::AccessRecord;
 use crate::request::Request;
+use crate::routes::RouteTable;
 use crate::state::{self, Scope, Store};
 use crate::verdict::{ResponseCheck, Verdict};
 
@@ -51,8 +52,25 @@ struct CompiledRule {
     /// Normalised prefix without a trailing `/`; empty for the root rule.
     prefix: String,
     disabled: DetectorSet,
-    /// Index in `PATH_RULES` and limits, when the rule has a `RATE_LIMIT`.
-    rate: Option<(u16, Limits)>,
+    /// Scope and limits, when the rule has a `RATE_LIMIT`.
+    rate: Option<(Scope, Limits)>,
+}
+
+/// A manifest route compiled for enforcement (matching is the [`RouteTable`]'s).
+#[derive(Debug)]
+struct CompiledRoute {
+    disabled: DetectorSet,
+    /// Scope (a hash of the template) and limits, when the route has a rate limit.
+    rate: Option<(Scope, Limits)>,
+    /// Accepted methods, uppercase; empty: any.
+    methods: Vec<String>,
+}
+
+/// What applies to one request path: detectors off, the rate limit scope, the route.
+struct PathPolicy {
+    disabled: DetectorSet,
+    rate: Option<(Scope, Limits)>,
+    route: Option<usize>,
 }
 
 /// Static-asset suffixes and prefixes: such requests skip header validation only.
@@ -103,6 +121,8 @@ pub struct Engine {
     uuid: UuidTamper,
     not_found: NotFound,
     anomaly: Anomaly,
+    route_table: RouteTable,
+    routes: Vec<CompiledRoute>,
     geo: Option<Geo>,
     /// Behaviour window, seconds (`AIWAF_WINDOW_SECONDS`).
     window_s: u32,
@@ -268,45 +288,12 @@ impl Engine {
             let mut rate = None;
             if let Some(rl) = &rule.rate_limit {
                 let key = format!("settings.PATH_RULES[{i}].RATE_LIMIT");
-                if rl.window == Some(0) {
-                    return Err(Error::invalid(
-                        format!("{key}.WINDOW"),
-                        "must be at least 1 second",
-                    ));
-                }
-                let max = rl.max.unwrap_or(s.rate_max);
-                // A rule that raises MAX without a FLOOD keeps AIWAF's 2:1 flood ratio, never
-                // a flood threshold below its own limit (AIWAF's manifest bug).
-                let flood = rl
-                    .flood
-                    .unwrap_or_else(|| s.rate_flood.max(max.saturating_mul(2)));
-                if flood <= max {
-                    return Err(Error::invalid(
-                        format!("{key}.FLOOD"),
-                        format!("must be greater than MAX ({max})"),
-                    ));
-                }
                 let index = u16::try_from(i)
                     .map_err(|_| Error::invalid("settings.PATH_RULES", "at most 65535 rules"))?;
-                let window_ms = u64::from(rl.window.unwrap_or(s.rate_window)) * 1000;
-                rate = Some((
-                    index,
-                    Limits {
-                        window_ms,
-                        max,
-                        flood,
-                    },
-                ));
+                rate = Some((Scope::Rule(index), limits(s, rl, &key)?));
             }
             if let Some(methods) = &rule.methods {
-                for (j, m) in methods.iter().enumerate() {
-                    if m.is_empty() || !m.bytes().all(|b| b.is_ascii_alphabetic()) {
-                        return Err(Error::invalid(
-                            format!("settings.PATH_RULES[{i}].METHODS[{j}]"),
-                            format!("`{m}` is not an HTTP method"),
-                        ));
-                    }
-                }
+                check_methods(methods, &format!("settings.PATH_RULES[{i}].METHODS"))?;
                 method_rules.push(MethodRule {
                     prefix: normalize_prefix(&rule.prefix),
                     methods: methods.iter().map(|m| m.to_ascii_uppercase()).collect(),
@@ -371,6 +358,8 @@ impl Engine {
             uuid: UuidTamper::new(s),
             not_found: NotFound::new(s),
             anomaly: Anomaly::new(bundle)?,
+            route_table: RouteTable::new(&bundle.routes)?,
+            routes: compile_routes(bundle)?,
             geo: Geo::new(bundle)?,
             window_s: s.window_seconds,
             training: false,
@@ -410,6 +399,7 @@ impl Engine {
         out.push(("exempt clients".into(), self.exempt_ips.len().to_string()));
         out.push(("exempt paths".into(), self.exempt_paths.len().to_string()));
         out.push(("path rules".into(), self.rules.len().to_string()));
+        out.push(("routes".into(), self.route_table.len().to_string()));
         let g = self.rate_limit.global();
         out.push((
             "rate limit".into(),
@@ -444,14 +434,24 @@ impl Engine {
         w
     }
 
-    /// Detectors off for this path, and the path rule's rate limit if it has one.
-    fn policy_for(
-        &self,
-        method: &str,
-        path: &NormalizedPath,
-    ) -> (DetectorSet, Option<(u16, Limits)>) {
+    /// What applies to this path. A manual `PATH_RULES` rule takes precedence over the
+    /// manifest route (its `DISABLE`, and its `RATE_LIMIT` when it has one); a whole-path match
+    /// of a route without parameters is a known route, where keyword, probe and UUID checks
+    /// do not apply (its words are the app's own; it carries no object id).
+    fn policy_for(&self, method: &str, path: &NormalizedPath) -> PathPolicy {
         let rule = self.rules.iter().find(|r| under(&path.path, &r.prefix));
-        let mut disabled = rule.map(|r| r.disabled).unwrap_or_default();
+        let matched = self.route_table.find(path);
+        let route = matched.map(|m| &self.routes[m.index]);
+        let mut disabled = match (rule, route) {
+            (Some(r), _) => r.disabled,
+            (None, Some(route)) => route.disabled,
+            (None, None) => DetectorSet::EMPTY,
+        };
+        if matched.is_some_and(|m| m.literal) {
+            disabled.insert(DetectorId::Keyword);
+            disabled.insert(DetectorId::Probe);
+            disabled.insert(DetectorId::UuidTamper);
+        }
         if self.exempt_path(&path.path) {
             disabled = disabled.union(exempt_path_skips());
         }
@@ -465,7 +465,11 @@ impl Engine {
             disabled.insert(DetectorId::NotFound);
             disabled.insert(DetectorId::Anomaly);
         }
-        (disabled, rule.and_then(|r| r.rate))
+        PathPolicy {
+            disabled,
+            rate: rule.and_then(|r| r.rate).or(route.and_then(|r| r.rate)),
+            route: matched.map(|m| m.index),
+        }
     }
 
     fn exempt_client(&self, req: &Request<'_>) -> bool {
@@ -482,7 +486,12 @@ impl Engine {
             return verdict;
         }
         let path = normalize_path(req.raw_path());
-        let (disabled, rule_rate) = self.policy_for(req.method, &path);
+        let PathPolicy {
+            disabled,
+            rate: rule_rate,
+            route,
+        } = self.policy_for(req.method, &path);
+        let route_methods: &[String] = route.map_or(&[], |i| &self.routes[i].methods);
         let ctx = Context {
             req,
             path: &path,
@@ -515,7 +524,7 @@ impl Engine {
                 DetectorId::Probe => self.probe.inspect(&ctx),
                 DetectorId::Keyword => self.keyword.inspect(&ctx),
                 DetectorId::Header => self.header.inspect(&ctx),
-                DetectorId::Method => self.method.inspect(&ctx),
+                DetectorId::Method => self.method.inspect(&ctx, route_methods),
                 DetectorId::Honeypot => self.honeypot.inspect(&ctx, store),
                 DetectorId::UuidTamper => {
                     let (finding, score_response) = self.uuid.inspect(&ctx, store);
@@ -737,7 +746,8 @@ impl Engine {
             protocol: None,
         };
         let path = normalize_path(req.raw_path());
-        if self.exempt_client(&req) || !self.observing(self.policy_for(req.method, &path).0) {
+        if self.exempt_client(&req) || !self.observing(self.policy_for(req.method, &path).disabled)
+        {
             return (None, path);
         }
         let ctx = Context {
@@ -776,9 +786,10 @@ impl Engine {
     }
 
     /// True when `word` (a lowercase path segment or its stem) may be learned as a keyword: not
-    /// a legitimate, allowed or exempt word and not already a static or learned keyword.
+    /// a legitimate, allowed or exempt word, not a word of the app's routes, and not already a
+    /// static or learned keyword.
     pub fn learnable_word(&self, word: &str) -> bool {
-        self.keyword.learnable(word)
+        self.keyword.learnable(word) && !self.route_table.is_vocabulary(word)
     }
 
     /// True when `path` (normalised) is under an `AIWAF_EXEMPT_PATHS` prefix.
@@ -881,7 +892,7 @@ impl Engine {
         let path = normalize_path(req.raw_path());
         if self
             .policy_for(req.method, &path)
-            .0
+            .disabled
             .contains(DetectorId::Payload)
         {
             return None;
@@ -912,6 +923,84 @@ impl Engine {
         }
         verdict
     }
+}
+
+/// The limits of a `RATE_LIMIT` (path rule or route); absent fields inherit `AIWAF_RATE_*`.
+/// A rule that raises `MAX` without a `FLOOD` keeps AIWAF's 2:1 flood ratio, never a flood
+/// threshold below its own limit (AIWAF's manifest bug).
+fn limits(
+    s: &crate::bundle::Settings,
+    rl: &crate::bundle::RateLimitRule,
+    key: &str,
+) -> Result<Limits, Error> {
+    if rl.window == Some(0) {
+        return Err(Error::invalid(
+            format!("{key}.WINDOW"),
+            "must be at least 1 second",
+        ));
+    }
+    let max = rl.max.unwrap_or(s.rate_max);
+    let flood = rl
+        .flood
+        .unwrap_or_else(|| s.rate_flood.max(max.saturating_mul(2)));
+    if flood <= max {
+        return Err(Error::invalid(
+            format!("{key}.FLOOD"),
+            format!("must be greater than MAX ({max})"),
+        ));
+    }
+    Ok(Limits {
+        window_ms: u64::from(rl.window.unwrap_or(s.rate_window)) * 1000,
+        max,
+        flood,
+    })
+}
+
+/// Checks a method list: every entry an alphabetic token.
+fn check_methods(methods: &[String], key: &str) -> Result<(), Error> {
+    for (j, m) in methods.iter().enumerate() {
+        if m.is_empty() || !m.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return Err(Error::invalid(
+                format!("{key}[{j}]"),
+                format!("`{m}` is not an HTTP method"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Compiles the manifest routes' enforcement data (disable names, methods, rate limits).
+fn compile_routes(bundle: &Bundle) -> Result<Vec<CompiledRoute>, Error> {
+    use std::hash::Hasher as _;
+    let mut out = Vec::with_capacity(bundle.routes.len());
+    for (i, r) in bundle.routes.iter().enumerate() {
+        let mut disabled = DetectorSet::EMPTY;
+        for (j, name) in r.disable.iter().enumerate() {
+            disabled = disabled.union(DetectorSet::from_disable_name(name).ok_or_else(|| {
+                Error::invalid(
+                    format!("routes[{i}].disable[{j}]"),
+                    format!("unknown detector or middleware name `{name}`"),
+                )
+            })?);
+        }
+        check_methods(&r.methods, &format!("routes[{i}].methods"))?;
+        let rate = match &r.rate_limit {
+            Some(rl) => {
+                let mut h = crate::text::Fnv::default();
+                h.write(r.path.as_bytes());
+                let scope = Scope::Endpoint((h.finish() & 0xFFFF) as u16);
+                let key = format!("routes[{i}].rate_limit");
+                Some((scope, limits(&bundle.settings, rl, &key)?))
+            }
+            None => None,
+        };
+        out.push(CompiledRoute {
+            disabled,
+            rate,
+            methods: r.methods.iter().map(|m| m.to_ascii_uppercase()).collect(),
+        });
+    }
+    Ok(out)
 }
 
 fn index(id: DetectorId) -> usize {
@@ -1007,7 +1096,7 @@ pub(crate) mod testutil {
             DetectorId::Probe => e.probe.inspect(&ctx),
             DetectorId::Keyword => e.keyword.inspect(&ctx),
             DetectorId::Header => e.header.inspect(&ctx),
-            DetectorId::Method => e.method.inspect(&ctx),
+            DetectorId::Method => e.method.inspect(&ctx, &[]),
             DetectorId::Honeypot => e.honeypot.inspect(&ctx, &mut crate::MemoryStore::new(0)),
             DetectorId::UuidTamper => e.uuid.inspect(&ctx, &mut crate::MemoryStore::new(0)).0,
             DetectorId::NotFound | DetectorId::Anomaly => None,

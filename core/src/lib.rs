@@ -29,13 +29,15 @@ mod normalize;
 pub mod payload;
 mod record;
 mod request;
+mod routes;
 mod state;
 mod text;
 mod verdict;
 
 pub use crate::bundle::{
     Action, AnomalyModel, BlockEntry, Bundle, DetectorConfig, GeoTable, Learned, LearnedKeyword,
-    Mode, PathRule, RateLimitRule, RequiredHeaders, Settings, SCHEMA_VERSION, SETTINGS_KEYS,
+    Mode, PathRule, RateLimitRule, RequiredHeaders, RouteMatch, RouteRule, Settings,
+    SCHEMA_VERSION, SETTINGS_KEYS,
 };
 pub use crate::detect::geo::normalize_countries;
 pub use crate::detect::payload::BodyKind;

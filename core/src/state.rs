@@ -40,6 +40,8 @@ pub(crate) enum Scope {
     Rule(u16),
     /// The client on one route (16-bit hash of the normalised path): honeypot form timing.
     Route(u16),
+    /// The client on one manifest route with its own rate limit (16-bit hash of its template).
+    Endpoint(u16),
 }
 
 impl Scope {
@@ -48,6 +50,7 @@ impl Scope {
             Scope::Client => (0, 0),
             Scope::Rule(i) => (1, i),
             Scope::Route(h) => (2, h),
+            Scope::Endpoint(h) => (3, h),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `method`: a method the route does not accept gets 405.
 //!
-//! Routes and their methods come from `PATH_RULES` `METHODS` (and from the route manifest in
-//! a later release): the most specific prefix that lists methods decides. Unlike AIWAF, a
+//! Methods come from `PATH_RULES` `METHODS` (the most specific prefix that lists methods
+//! decides) and, where no such rule applies, from the route manifest's route. Unlike AIWAF, a
 //! wrong method only gets a 405; it does not blocklist the client (a POST to `/health` is a
 //! mistake, not an attack).
 
@@ -27,14 +27,21 @@ impl MethodCheck {
         MethodCheck { rules }
     }
 
-    pub(crate) fn inspect(&self, ctx: &Context<'_, '_>) -> Option<Finding> {
-        let rule = self
+    /// `route`: the methods of the matched manifest route, used when no `PATH_RULES` rule
+    /// lists methods for the path (manual rules take precedence).
+    pub(crate) fn inspect(&self, ctx: &Context<'_, '_>, route: &[String]) -> Option<Finding> {
+        let methods = match self
             .rules
             .iter()
-            .find(|r| crate::engine::under(&ctx.path.path, &r.prefix))?;
+            .find(|r| crate::engine::under(&ctx.path.path, &r.prefix))
+        {
+            Some(rule) => &rule.methods,
+            None if !route.is_empty() => route,
+            None => return None,
+        };
         let method = ctx.req.method;
         let accepted = method.eq_ignore_ascii_case("OPTIONS")
-            || rule.methods.iter().any(|m| {
+            || methods.iter().any(|m| {
                 m.eq_ignore_ascii_case(method)
                     || (method.eq_ignore_ascii_case("HEAD") && m == "GET")
             });
@@ -46,7 +53,7 @@ impl MethodCheck {
             ..Finding::new(
                 DetectorId::Method,
                 "method_not_allowed",
-                format!("{method} not in {}", rule.methods.join(", ")),
+                format!("{method} not in {}", methods.join(", ")),
             )
         })
     }

@@ -46,15 +46,15 @@ impl RateLimit {
         self.global
     }
 
-    /// Counts this request and judges the client's rate. `rule` is the matching path rule's
-    /// index and limits when it has a `RATE_LIMIT`. With `behaviour`, the request is also
-    /// counted toward the anomaly features in the same write (client scope only), and the
-    /// snapshot is returned.
+    /// Counts this request and judges the client's rate. `rule` is the scope and limits of the
+    /// matching path rule or manifest route with its own rate limit. With `behaviour`, the
+    /// request is also counted toward the anomaly features in the same write (client scope
+    /// only), and the snapshot is returned.
     pub(crate) fn inspect(
         &self,
         ctx: &Context<'_, '_>,
         store: &mut dyn Store,
-        rule: Option<(u16, Limits)>,
+        rule: Option<(Scope, Limits)>,
         behaviour: bool,
     ) -> (Option<Finding>, bool, Option<Snapshot>) {
         let Some(client) = ctx.req.client else {
@@ -63,7 +63,7 @@ impl RateLimit {
         let behaviour = behaviour && rule.is_none();
         let mut snapshot = None;
         let (scope, limits) = match rule {
-            Some((i, l)) => (Scope::Rule(i), l),
+            Some((scope, l)) => (scope, l),
             None => (Scope::Client, self.global),
         };
         let now = ctx.now_ms;

@@ -996,3 +996,118 @@ fn models_are_checked_when_loaded() {
     let v = at(&e, &mut s, "GET", "/", BROWSER, "203.0.113.43", 5);
     assert!(v.response.anomaly.is_none());
 }
+
+/// A bundle with manifest routes, as `aiwaf bundle --manifest` compiles them.
+const ROUTES: &str = r#""routes":[
+    {"path":"/","methods":["GET"],"category":"app","rate_limit":{"WINDOW":60,"MAX":60}},
+    {"path":"/items/{id}","methods":["GET","PUT"],"category":"api","disable":["header_validation"]},
+    {"path":"/backup","methods":["GET"],"category":"app"},
+    {"path":"/files/{name}","methods":["GET"],"category":"app"},
+    {"path":"/legacy/index.php","methods":["GET","POST"],"category":"form"},
+    {"path":"/api/","match":"prefix","category":"api","disable":["header_validation"]}]"#;
+
+#[test]
+fn manifest_routes_drive_methods_and_per_category_defaults() {
+    let b = format!(r#"{{{ROUTES}}}"#);
+    let blocked = |method: &str, target: &str, h: &[(&str, &str)]| {
+        blocked_by(&check(&b, method, target, h, "198.51.100.80")).map(|x| x.1)
+    };
+    assert_eq!(
+        blocked("DELETE", "/items/42", BROWSER),
+        Some("method_not_allowed")
+    );
+    assert_eq!(blocked("PUT", "/items/42", BROWSER), None);
+    assert_eq!(blocked("POST", "/", BROWSER), Some("method_not_allowed"));
+    assert_eq!(
+        blocked("DELETE", "/unknown", BROWSER),
+        None,
+        "no route: any method"
+    );
+    // API routes skip browser-header checks; other routes do not.
+    assert_eq!(blocked("GET", "/items/42", CURL), None);
+    assert_eq!(blocked("GET", "/api/v2/anything", CURL), None);
+    assert_eq!(
+        blocked("GET", "/backup", CURL),
+        Some("suspicious_user_agent")
+    );
+    // A manual PATH_RULES rule takes precedence: its DISABLE replaces the route's, its
+    // METHODS replace the route's.
+    let manual = format!(
+        r#"{{"settings":{{"PATH_RULES":[{{"PREFIX":"/items/","DISABLE":["honeypot"],"METHODS":["GET","DELETE"]}}]}},{ROUTES}}}"#
+    );
+    let v = check(&manual, "DELETE", "/items/42", CURL, "198.51.100.81");
+    assert_eq!(blocked_by(&v).map(|x| x.1), Some("suspicious_user_agent"));
+}
+
+#[test]
+fn literal_known_routes_skip_keyword_and_probe_checks_parameters_do_not() {
+    let b = format!(r#"{{"learned":{{"keywords":[{{"word":"backup"}}]}},{ROUTES}}}"#);
+    let blocked =
+        |target: &str| blocked_by(&check(&b, "GET", target, BROWSER, "198.51.100.82")).map(|x| x.0);
+    assert_eq!(blocked("/backup"), None, "the app's own route");
+    assert_eq!(blocked("/backup/old"), Some("keyword"), "not a route");
+    assert_eq!(blocked("/legacy/index.php"), None, "a listed PHP route");
+    assert_eq!(blocked("/legacy/admin.php"), Some("probe"));
+    // A parameter can carry anything: checks stay on.
+    assert_eq!(blocked("/files/.env"), Some("probe"));
+    assert_eq!(blocked("/items/1'%20OR%201=1--"), Some("payload"));
+}
+
+#[test]
+fn the_root_route_is_not_a_catch_all_for_rate_limits() {
+    let e = engine(&format!(r#"{{{ROUTES}}}"#));
+    let mut s = MemoryStore::new(3);
+    let t = 1_000_000_000;
+    // Elsewhere, the global limits: the 21st request in 10 s is throttled.
+    let statuses: Vec<u16> = (0..25)
+        .map(|i| {
+            let v = at(
+                &e,
+                &mut s,
+                "GET",
+                "/products",
+                BROWSER,
+                "198.51.100.83",
+                t + i,
+            );
+            v.blocking().map_or(200, |f| f.status)
+        })
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        5,
+        "{statuses:?}"
+    );
+    // On `/` itself, the route's own budget (60 per 60 s, flood at twice that): 45 pass, and
+    // no flood block arrives before a 429 (AIWAF's 41st-request flood).
+    let passed = (0..45)
+        .filter(|i| at(&e, &mut s, "GET", "/", BROWSER, "198.51.100.84", t + i).is_clean())
+        .count();
+    assert_eq!(passed, 45);
+}
+
+#[test]
+fn bad_routes_are_refused_with_the_key() {
+    let err = |routes: &str| {
+        crate::Engine::new(
+            &crate::Bundle::from_json(format!(r#"{{"routes":{routes}}}"#).as_bytes()).unwrap(),
+            0,
+        )
+        .unwrap_err()
+        .key()
+        .map(str::to_string)
+    };
+    assert_eq!(
+        err(r#"[{"path":"/a","disable":["nonsense"]}]"#),
+        Some("routes[0].disable[0]".into())
+    );
+    assert_eq!(
+        err(r#"[{"path":"/a","methods":["G E T"]}]"#),
+        Some("routes[0].methods[0]".into())
+    );
+    assert_eq!(
+        err(r#"[{"path":"/a","rate_limit":{"MAX":50,"FLOOD":10}}]"#),
+        Some("routes[0].rate_limit.FLOOD".into())
+    );
+    assert_eq!(err(r#"[{"path":"a"}]"#), Some("routes[0].path".into()));
+}
