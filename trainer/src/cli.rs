@@ -97,6 +97,10 @@ pub struct TrainArgs {
     /// A MaxMind-format country database: compiles the policy's geo lists into the bundle.
     #[arg(long)]
     pub geoip: Option<PathBuf>,
+    /// The route manifest (`aiwaf init`): compiles its routes into the bundle; its words are
+    /// never learned as keywords.
+    #[arg(long)]
+    pub manifest: Option<PathBuf>,
     /// Seed of the model's randomness: the same logs and seed give the same bundle.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -117,6 +121,9 @@ pub struct BundleArgs {
     /// A MaxMind-format country database: compiles the policy's geo lists into the bundle.
     #[arg(long)]
     pub geoip: Option<PathBuf>,
+    /// The route manifest (`aiwaf init`): compiles its routes into the bundle.
+    #[arg(long)]
+    pub manifest: Option<PathBuf>,
     /// Where to write the bundle (atomically).
     #[arg(long)]
     pub out: PathBuf,

@@ -30,6 +30,12 @@ pub fn bundle(args: &BundleArgs) -> Result<ExitCode> {
     if let Some(db) = &args.geoip {
         bundle.geoip = Some(crate::geoip::compile(db, &bundle.settings)?);
     }
+    if let Some(m) = &args.manifest {
+        let skipped = crate::manifest::apply(&mut bundle, m)?;
+        if skipped > 0 {
+            eprintln!("{skipped} regex routes of the manifest left out (the filter matches templates and prefixes)");
+        }
+    }
     if bundle.version.is_none() {
         bundle.version = Some(format!("policy-{now}"));
     }
@@ -305,6 +311,7 @@ mod tests {
             bundle(&BundleArgs {
                 policy: Some(policy),
                 geoip: None,
+                manifest: None,
                 out: out.clone(),
             })
         };

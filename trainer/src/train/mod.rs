@@ -42,6 +42,9 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode> {
     if let Some(db) = &args.geoip {
         policy.geoip = Some(crate::geoip::compile(db, &policy.settings)?);
     }
+    if let Some(m) = &args.manifest {
+        crate::manifest::apply(&mut policy, m)?;
+    }
     Engine::new(&policy, now).context("the policy is refused")?;
     let s = &policy.settings;
 

@@ -292,6 +292,7 @@ fn train_args(
         policy,
         force_ai: false,
         geoip: None,
+        manifest: None,
         out: dir.0.join("bundle.json"),
         seed: 42,
         now: Some(T0),
