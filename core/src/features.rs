@@ -60,12 +60,14 @@ impl Features {
         self.0[5]
     }
 
-    /// Evidence beyond volume: a keyword in the path, three refused or failed requests, or
-    /// five 404s and errors together in the window. An anomaly without it is never blocked: a
-    /// busy polling UI is anomalous by volume alone (AIWAF issue #15), and a shopper following
-    /// a few dead links has 404s but no errors.
+    /// Evidence of probing, beyond volume and beyond refusals: a static keyword in the path,
+    /// or five 404s in the window. An anomaly without it is never blocked: a busy polling UI is
+    /// anomalous by volume alone (AIWAF issue #15), a shopper following a few dead links has
+    /// a few 404s, and an API client refused for its user agent collects 403s that say
+    /// nothing about intent (the sandbox showed such clients blocklisted, and the browsers
+    /// sharing their address with them). Errors still shape the model's score.
     pub fn suspicious(&self) -> bool {
-        self.kw_hits() >= 1.0 || self.errors() >= 3.0 || self.not_found() + self.errors() >= 5.0
+        self.kw_hits() >= 1.0 || self.not_found() >= 5.0
     }
 }
 
@@ -139,9 +141,9 @@ mod tests {
         let burst_only = Features([12.0, 0.0, 2.0, 40.0, 0.0, 0.0]);
         assert!(!burst_only.suspicious());
         assert!(Features([12.0, 1.0, 4.0, 1.0, 1.0, 0.0]).suspicious());
-        assert!(Features([12.0, 0.0, 4.0, 3.0, 0.0, 3.0]).suspicious());
-        assert!(Features([12.0, 0.0, 4.0, 3.0, 3.0, 2.0]).suspicious());
+        assert!(Features([12.0, 0.0, 4.0, 3.0, 5.0, 0.0]).suspicious());
         assert!(!Features([12.0, 0.0, 4.0, 3.0, 4.0, 0.0]).suspicious());
-        assert!(!Features([12.0, 0.0, 4.0, 3.0, 2.0, 2.0]).suspicious());
+        // Refusals alone (an API client without browser headers) are no evidence.
+        assert!(!Features([12.0, 0.0, 4.0, 3.0, 0.0, 30.0]).suspicious());
     }
 }

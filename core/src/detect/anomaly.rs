@@ -1,6 +1,6 @@
 //! `anomaly`: the trained IsolationForest scores a client's behaviour after each response.
 //!
-//! A client is blocked only when its features are anomalous AND show evidence beyond volume
+//! A client is blocked only when its features are anomalous AND show evidence of probing
 //! ([`Features::suspicious`]): a polling dashboard is an outlier by request rate alone and was
 //! blocked by AIWAF (issue #15). Scoring runs only when that evidence is present, so ordinary
 //! traffic never pays for the trees.
