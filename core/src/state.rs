@@ -225,6 +225,15 @@ fn client_bytes(ip: IpAddr) -> [u8; 16] {
     }
 }
 
+/// The two candidate slots of (client, scope): the record lives in the first unless that one
+/// held another client's running block when the record was created (see [`update`]).
+fn candidates(seed: u64, client: IpAddr, scope: Scope, slots: u32) -> [u32; 2] {
+    [
+        slot_of(seed, client, scope, slots),
+        slot_of(seed ^ 0x9E37_79B9_7F4A_7C15, client, scope, slots),
+    ]
+}
+
 /// The slot of (client, scope) among `slots`.
 pub(crate) fn slot_of(seed: u64, client: IpAddr, scope: Scope, slots: u32) -> u32 {
     use std::hash::Hasher;
@@ -259,12 +268,14 @@ pub(crate) struct Updated {
 }
 
 /// Read-modify-write of the record of (client, scope) with compare-and-swap retries. `change`
-/// gets the client's current record (a fresh one if the slot was empty or held someone else)
-/// and may be called several times under contention, so it must be a pure function.
+/// gets the client's current record (a fresh one if it has none) and may be called several
+/// times under contention, so it must be a pure function.
 ///
 /// A record whose dynamic block is still running is never evicted by another client's record:
-/// otherwise ordinary traffic (page loads of many users) would lift blocks. The newcomer's
-/// update is then computed but not stored (it has no memory until the block ends).
+/// otherwise ordinary traffic (page loads of many users) would lift blocks. A client whose
+/// first slot holds such a record uses its second slot, so a flood from an address colliding
+/// with a blocked one is still counted (found by the benchmark sandbox); only when both slots
+/// hold other clients' running blocks is the update computed but not stored.
 pub(crate) fn update(
     store: &mut dyn Store,
     slots: u32,
@@ -273,24 +284,39 @@ pub(crate) fn update(
     now_ms: u64,
     mut change: impl FnMut(&mut Record),
 ) -> Updated {
-    let slot = slot_of(store.seed(), client, scope, slots);
+    let [first, second] = candidates(store.seed(), client, scope, slots);
     let mut last = Record::new(client, scope);
     let mut evicted = false;
     for _ in 0..MAX_ATTEMPTS {
-        let (bytes, version) = store.load(slot);
-        let existing = bytes.as_deref().and_then(Record::decode);
+        let (slot, version, existing) = match load(store, first) {
+            (v, Some(r)) if r.owned_by(client, scope) => (first, v, Some(r)),
+            loaded_first => {
+                // The record may live in the second slot; otherwise the first slot is taken
+                // unless it holds a running block, then the second.
+                let loaded_second = load(store, second);
+                let blocked = |r: &Option<Record>| r.is_some_and(|r| r.blocked_until > now_ms);
+                match (loaded_first, loaded_second) {
+                    (_, (v, Some(r))) if r.owned_by(client, scope) => (second, v, Some(r)),
+                    ((v, r), _) if !blocked(&r) => (first, v, r),
+                    (_, (v, r)) if !blocked(&r) => (second, v, r),
+                    _ => {
+                        // Both slots hold other clients' running blocks: no memory.
+                        let mut record = Record::new(client, scope);
+                        change(&mut record);
+                        last = record;
+                        evicted = false;
+                        break;
+                    }
+                }
+            }
+        };
         evicted = existing.is_some_and(|r| !r.owned_by(client, scope));
-        let protected = evicted && existing.is_some_and(|r| r.blocked_until > now_ms);
         let mut record = match existing {
             Some(r) if r.owned_by(client, scope) => r,
             _ => Record::new(client, scope),
         };
         change(&mut record);
         last = record;
-        if protected {
-            evicted = false;
-            break;
-        }
         if store.store(slot, &record.encode(), version) {
             break;
         }
@@ -301,6 +327,12 @@ pub(crate) fn update(
     }
 }
 
+/// The record in `slot` (`None` for an empty slot or bytes of another version) and its version.
+fn load(store: &mut dyn Store, slot: u32) -> (u32, Option<Record>) {
+    let (bytes, version) = store.load(slot);
+    (version, bytes.as_deref().and_then(Record::decode))
+}
+
 /// Reads the record of (client, scope) without changing it.
 pub(crate) fn read(
     store: &mut dyn Store,
@@ -308,12 +340,11 @@ pub(crate) fn read(
     client: IpAddr,
     scope: Scope,
 ) -> Option<Record> {
-    let slot = slot_of(store.seed(), client, scope, slots);
-    let (bytes, _) = store.load(slot);
-    bytes
-        .as_deref()
-        .and_then(Record::decode)
-        .filter(|r| r.owned_by(client, scope))
+    let [first, second] = candidates(store.seed(), client, scope, slots);
+    match load(store, first).1 {
+        Some(r) if r.owned_by(client, scope) => Some(r),
+        _ => load(store, second).1.filter(|r| r.owned_by(client, scope)),
+    }
 }
 
 /// A `HashMap` store for tests and the CLI, with the same compare-and-swap semantics as the
@@ -475,6 +506,48 @@ mod tests {
         // Once the block has ended, the slot is ordinary again.
         let other: IpAddr = "198.18.0.1".parse().unwrap();
         assert!(update(&mut s, 1, other, Scope::Client, 61_000, |r| r.current = 1).evicted);
+    }
+
+    #[test]
+    fn a_client_colliding_with_a_running_block_still_has_memory() {
+        let mut s = MemoryStore::new(5);
+        let slots = 64;
+        let blocked: IpAddr = "203.0.113.9".parse().unwrap();
+        let [home, _] = candidates(5, blocked, Scope::Client, slots);
+        update(&mut s, slots, blocked, Scope::Client, 1_000, |r| {
+            r.blocked_until = 60_000
+        });
+        // A flooding client whose first slot is the blocked client's (but not its second).
+        let flooder = (1..u32::MAX)
+            .map(|i| IpAddr::V4(std::net::Ipv4Addr::from(0xC612_0000 + i)))
+            .find(|ip| {
+                let [a, b] = candidates(5, *ip, Scope::Client, slots);
+                a == home && b != home
+            })
+            .unwrap();
+        for _ in 0..30 {
+            update(&mut s, slots, flooder, Scope::Client, 2_000, |r| {
+                r.current += 1
+            });
+        }
+        assert_eq!(
+            read(&mut s, slots, flooder, Scope::Client).map(|r| r.current),
+            Some(30)
+        );
+        assert_eq!(
+            read(&mut s, slots, blocked, Scope::Client).map(|r| r.blocked_until),
+            Some(60_000),
+            "the block stays"
+        );
+        // After the block ends the flooder keeps its record (in its second slot), not a
+        // fresh one in its first.
+        update(&mut s, slots, flooder, Scope::Client, 61_000, |r| {
+            r.current += 1
+        });
+        assert_eq!(
+            read(&mut s, slots, flooder, Scope::Client).map(|r| r.current),
+            Some(31)
+        );
     }
 
     #[test]
