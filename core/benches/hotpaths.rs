@@ -5,8 +5,8 @@
 //! `cargo bench -p aiwaf-core --bench hotpaths`
 //!
 //! `inspect.rs` already times a benign page and query, a probe, a SQL injection, the stateless
-//! engine, eviction and a form body; this file does not repeat them. Route matching (the
-//! route manifest) is not built yet: its benchmarks will be added here when it is.
+//! engine, eviction and a form body; this file does not repeat them. `routes` times route
+//! matching with 1,000 manifest routes against the same engine without routes.
 
 use std::net::IpAddr;
 
@@ -261,7 +261,11 @@ fn model_score(c: &mut Criterion) {
 
 /// The default policy plus a model: what `aiwaf train` produces from enough logs.
 fn engine_with_model() -> Engine {
-    let mut bundle = Bundle::default();
+    engine_with_model_and(Bundle::default())
+}
+
+/// `bundle` plus a model.
+fn engine_with_model_and(mut bundle: Bundle) -> Engine {
     bundle.learned.model = Some(AnomalyModel {
         feature_names: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
         samples: 16_384,
@@ -364,28 +368,112 @@ fn behaviour(c: &mut Criterion) {
             })
         });
     }
-    // Upstream errors make the client suspicious (3 or more in the window), so its features
-    // are scored by all 100 trees after each response.
+    // Five 404s in the window make the client suspicious, so its features are scored by all
+    // 100 trees after each response (the `not_found` detector is off here, or the sixth 404
+    // would blocklist the client and end the measurement).
+    let probing = engine_with_model_and(
+        Bundle::from_json(br#"{"detectors":{"not_found":{"action":"off"}}}"#).expect("bundle"),
+    );
     let mut store = MemoryStore::new(1);
-    let failing = headers("GET", "/status/500", &[]);
-    let req = Request::from_pseudo_headers(&failing, client("198.51.100.42"), Some("HTTP/1.1"));
-    let check = with_model.inspect(&req, now_ms, &mut store).response;
-    for i in 1..=3 {
+    let missing = headers("GET", "/missing/page", &[]);
+    let req = Request::from_pseudo_headers(&missing, client("198.51.100.42"), Some("HTTP/1.1"));
+    let check = probing.inspect(&req, now_ms, &mut store).response;
+    for i in 1..=5 {
         now_ms += 1;
-        let verdict = with_model.inspect_response(&req, check, 500, now_ms, &mut store);
+        let verdict = probing.inspect_response(&req, check, 404, now_ms, &mut store);
         let scored = verdict.features.is_some_and(|x| x.suspicious());
-        assert_eq!((scored, verdict.blocked), (i == 3, false), "error {i}");
+        assert_eq!(scored, i == 5, "404 number {i}");
     }
     group.bench_function("suspicious_response_scored", |b| {
         b.iter(|| {
             // 1 ms apart, the 60 s window restarts once per 60,000 responses: the client is
             // suspicious, and scored, on all but two of them.
             now_ms += 1;
-            black_box(with_model.inspect_response(&req, check, 500, now_ms, &mut store))
+            black_box(probing.inspect_response(&req, check, 404, now_ms, &mut store))
         })
     });
     group.finish();
 }
 
-criterion_group!(benches, evaluate, model_score, state_update, behaviour);
+/// 1,000 routes shaped like a real API and site: 250 resources, each with a collection, an item
+/// template, a sub-collection under the item and a literal action.
+fn thousand_routes() -> Bundle {
+    let mut routes = Vec::new();
+    for i in 0..250 {
+        for (path, methods) in [
+            (format!("/api/v1/res{i}"), vec!["GET", "POST"]),
+            (
+                format!("/api/v1/res{i}/{{id}}"),
+                vec!["GET", "PUT", "DELETE"],
+            ),
+            (format!("/api/v1/res{i}/{{id}}/items"), vec!["GET"]),
+            (format!("/pages/section{i}/about"), vec!["GET"]),
+        ] {
+            routes.push(aiwaf_core::RouteRule {
+                path,
+                methods: methods.into_iter().map(String::from).collect(),
+                category: "api".into(),
+                ..Default::default()
+            });
+        }
+    }
+    assert_eq!(routes.len(), 1000);
+    Bundle {
+        routes,
+        ..Bundle::default()
+    }
+}
+
+/// A request through an engine with 1,000 routes against one without routes (same run): the
+/// difference is the route lookup. The stateless detectors are off, so the lookup is not
+/// hidden in shared-state noise.
+fn routes(c: &mut Criterion) {
+    let stateless = |mut b: Bundle| {
+        b.detectors = ["rate_limit", "not_found", "honeypot", "uuid_tamper"]
+            .iter()
+            .map(|id| {
+                let cfg = aiwaf_core::DetectorConfig {
+                    action: aiwaf_core::Action::Off,
+                    ttl: None,
+                };
+                (aiwaf_core::DetectorId::from_name(id).expect("id"), cfg)
+            })
+            .collect();
+        Engine::new(&b, T0_MS / 1000).expect("bundle")
+    };
+    let with_routes = stateless(thousand_routes());
+    let without = stateless(Bundle::default());
+    let mut group = c.benchmark_group("routes");
+    for (name, target, method) in [
+        ("item_template_hit", "/api/v1/res200/12345/items", "GET"),
+        ("literal_hit", "/pages/section7/about", "GET"),
+        ("miss", "/products/42", "GET"),
+        ("method_not_allowed", "/api/v1/res9/7", "PATCH"),
+    ] {
+        let h = headers(method, target, &[]);
+        let ip = client("198.51.100.60");
+        let mut store = MemoryStore::new(1);
+        let req = Request::from_pseudo_headers(&h, ip, Some("HTTP/1.1"));
+        let verdict = with_routes.inspect(&req, T0_MS, &mut store);
+        assert_eq!(verdict.blocked, method == "PATCH", "{name}");
+        for (engine, label) in [(&with_routes, "1000_routes"), (&without, "no_routes")] {
+            group.bench_function(format!("{name}/{label}"), |b| {
+                b.iter(|| {
+                    let req = Request::from_pseudo_headers(black_box(&h), ip, Some("HTTP/1.1"));
+                    black_box(engine.inspect(&req, T0_MS, &mut store))
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    evaluate,
+    model_score,
+    state_update,
+    behaviour,
+    routes
+);
 criterion_main!(benches);
