@@ -16,15 +16,8 @@ use aiwaf_core::{
 };
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 
-/// A current desktop browser, so the header detector passes and every later detector runs.
-const BROWSER: &[(&str, &str)] = &[
-    ("user-agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"),
-    ("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
-    ("accept-language", "en-US,en;q=0.9"),
-    ("accept-encoding", "gzip, deflate, br"),
-    (":authority", "shop.example"),
-    ("x-forwarded-proto", "http"),
-];
+mod common;
+use common::BROWSER;
 
 /// Unix milliseconds the benches start at (any recent time; core reads no clock).
 const T0_MS: u64 = 1_700_000_000_000;

@@ -31,6 +31,7 @@ use anyhow::Result;
 pub use inputs::expand_inputs;
 use structured::CsvColumns;
 use time::TimeCache;
+pub use time::UtcTime;
 
 /// Longest line accepted, in bytes; longer lines are counted as bad.
 pub const MAX_LINE: usize = 64 * 1024;

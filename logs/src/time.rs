@@ -13,6 +13,42 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// A calendar time in UTC. Whatever writes a timestamp (sample logs, reports, the ops tables)
+/// converts with this one inverse of [`days_from_civil`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UtcTime {
+    pub year: i64,
+    pub month: u32,
+    pub day: u32,
+    pub hour: u32,
+    pub minute: u32,
+    pub second: u32,
+}
+
+impl UtcTime {
+    /// Civil-from-days (Howard Hinnant's algorithm) for Unix seconds.
+    pub fn from_unix(unix: u64) -> UtcTime {
+        let days = (unix / 86_400) as i64;
+        let secs = (unix % 86_400) as u32;
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+        let month = (if mp < 10 { mp + 3 } else { mp - 9 }) as u32;
+        UtcTime {
+            year: yoe + era * 400 + i64::from(month <= 2),
+            month,
+            day,
+            hour: secs / 3600,
+            minute: secs / 60 % 60,
+            second: secs % 60,
+        }
+    }
+}
+
 fn num(b: &[u8]) -> Option<u32> {
     if b.is_empty() || b.len() > 9 {
         return None;
@@ -195,6 +231,27 @@ impl TimeCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn calendar_times_invert_the_parser() {
+        for unix in [
+            0,
+            951_782_400 + 3661,
+            1_764_052_537,
+            1_793_491_200,
+            4_102_444_799,
+        ] {
+            let t = UtcTime::from_unix(unix);
+            let (h, mi, s) = (t.hour, t.minute, t.second);
+            let back = compose((t.year as u32, t.month, t.day), (h, mi, s), 0, 0);
+            assert_eq!(back, Some(unix * 1000), "{t:?}");
+        }
+        let leap = UtcTime::from_unix(951_782_400 + 3661);
+        assert_eq!(
+            (leap.year, leap.month, leap.day, leap.hour),
+            (2000, 2, 29, 1)
+        );
+    }
 
     #[test]
     fn forms_and_zones() {

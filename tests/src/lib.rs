@@ -113,3 +113,30 @@ pub fn envoy_binary() -> PathBuf {
 pub fn aiwaf_cli() -> PathBuf {
     project_root().join("target/release/aiwaf")
 }
+
+/// Runs the `aiwaf` CLI; returns whether it succeeded and its stdout then stderr, so a failing
+/// assertion shows both. Fails with how to build the CLI when it is missing.
+pub fn run_aiwaf(args: &[&str]) -> anyhow::Result<(bool, String)> {
+    let cli = aiwaf_cli();
+    anyhow::ensure!(
+        cli.is_file(),
+        "{} is missing: run `cargo xtask test` (or `cargo build -p aiwaf-trainer --release`)",
+        cli.display()
+    );
+    let out = std::process::Command::new(&cli)
+        .args(args)
+        .output()
+        .map_err(|e| anyhow::anyhow!("running {}: {e}", cli.display()))?;
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    Ok((out.status.success(), text))
+}
+
+/// [`run_aiwaf`] for a test step that must succeed: panics with the command and its output.
+pub fn expect_aiwaf(args: &[&str]) -> String {
+    match run_aiwaf(args) {
+        Ok((true, text)) => text,
+        Ok((false, text)) => panic!("aiwaf {args:?} failed:\n{text}"),
+        Err(e) => panic!("{e:#}"),
+    }
+}

@@ -21,19 +21,7 @@ fn start_ecds(bundle: &str) -> Envoy {
 
 /// Runs the `aiwaf` CLI built by `cargo xtask test`; returns (success, stdout + stderr).
 fn aiwaf(args: &[&str]) -> (bool, String) {
-    let cli = aiwaf_e2e::aiwaf_cli();
-    assert!(
-        cli.is_file(),
-        "{} is missing: run `cargo xtask test` (or `cargo build -p aiwaf-trainer --release`)",
-        cli.display()
-    );
-    let out = Command::new(&cli).args(args).output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    aiwaf_e2e::run_aiwaf(args).unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 fn status(envoy: &Envoy, target: &str, client: &str) -> u16 {

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::process::Command;
 
 use aiwaf_e2e::{Envoy, EnvoyOptions, Response};
 use serde_json::Value;
@@ -22,24 +21,6 @@ fn get(envoy: &Envoy, target: &str, client: &str) -> Response {
         .unwrap_or_else(|e| panic!("GET {target} from {client}: {e:#}"))
 }
 
-/// Runs the `aiwaf` CLI built by `cargo xtask test`; fails with how to build it.
-fn aiwaf(args: &[&str]) -> String {
-    let cli = aiwaf_e2e::aiwaf_cli();
-    assert!(
-        cli.is_file(),
-        "{} is missing: run `cargo xtask test` (or `cargo build -p aiwaf-trainer --release`)",
-        cli.display()
-    );
-    let out = Command::new(&cli).args(args).output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "aiwaf {args:?} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
 fn work_dir(tag: &str) -> PathBuf {
     let dir = aiwaf_e2e::project_root()
         .join("target/e2e-runs")
@@ -55,7 +36,7 @@ fn a_trained_bundle_blocks_the_logs_scanners_and_not_its_browsers() {
     let log = dir.join("access.log");
     let bundle_path = dir.join("bundle.json");
     let (log_s, bundle_s) = (log.to_str().unwrap(), bundle_path.to_str().unwrap());
-    aiwaf(&[
+    aiwaf_e2e::expect_aiwaf(&[
         "sample-log",
         "--lines",
         "20000",
@@ -64,7 +45,7 @@ fn a_trained_bundle_blocks_the_logs_scanners_and_not_its_browsers() {
         "--out",
         log_s,
     ]);
-    let summary = aiwaf(&["train", "--out", bundle_s, log_s]);
+    let summary = aiwaf_e2e::expect_aiwaf(&["train", "--out", bundle_s, log_s]);
     let text = std::fs::read_to_string(&log).unwrap();
     let client_of = |line: &str| line.split(' ').next().unwrap_or("").to_string();
     let scanners: BTreeSet<String> = text

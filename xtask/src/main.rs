@@ -260,6 +260,31 @@ fn build_cli() -> Result<PathBuf> {
     Ok(cli)
 }
 
+/// Writes a generated access log of `lines` lines from `seed` (the demo, bench-e2e and the
+/// sandbox all train on one).
+fn sample_log(cli: &Path, log: &Path, lines: u64, seed: u64) -> Result<()> {
+    run(Command::new(cli)
+        .args(["sample-log", "--lines", &lines.to_string()])
+        .args(["--seed", &seed.to_string(), "--out"])
+        .arg(log))
+}
+
+/// Trains `bundle` on `log` (with a route manifest when given), the summary going to `summary`.
+fn train(
+    cli: &Path,
+    log: &Path,
+    manifest: Option<&Path>,
+    bundle: &Path,
+    summary: Stdio,
+) -> Result<()> {
+    let mut cmd = Command::new(cli);
+    cmd.args(["train", "--out"]).arg(bundle);
+    if let Some(m) = manifest {
+        cmd.arg("--manifest").arg(m);
+    }
+    run(cmd.arg(log).stdout(summary))
+}
+
 /// Validates the checked-in configs with the real Envoy (wasm path made absolute): the static
 /// one, and the hot-reload one with its ECDS resource file.
 fn validate_envoy() -> Result<()> {
@@ -337,6 +362,9 @@ impl DemoRequest {
 /// A browsing client of the sample log (198.18.0.0/15) and one of its scanners (203.0.113.10–21).
 const LOG_BROWSER: &str = "198.18.0.7";
 const LOG_SCANNER: &str = "203.0.113.12";
+/// Seed of the generated log the demo and bench-e2e train on (`aiwaf sample-log`'s default).
+const SAMPLE_SEED: u64 = 1;
+
 /// A client the log never saw.
 const NEWCOMER: &str = "192.0.2.44";
 
@@ -351,13 +379,8 @@ fn demo() -> Result<()> {
     std::fs::create_dir_all(&dir)?;
     let log = dir.join("access.log.gz");
     let bundle_path = dir.join("bundle.json");
-    run(Command::new(&cli)
-        .args(["sample-log", "--lines", "20000", "--out"])
-        .arg(&log))?;
-    run(Command::new(&cli)
-        .args(["train", "--out"])
-        .arg(&bundle_path)
-        .arg(&log))?;
+    sample_log(&cli, &log, 20_000, SAMPLE_SEED)?;
+    train(&cli, &log, None, &bundle_path, Stdio::inherit())?;
     let bundle = std::fs::read_to_string(&bundle_path)?;
     let learned: serde_json::Value = serde_json::from_str(&bundle)?;
     let word = learned["learned"]["keywords"][0]["word"]
@@ -473,13 +496,8 @@ fn bench_e2e() -> Result<()> {
     let cli = build_cli()?;
     let log = dir.join("bench-sample.log.gz");
     let trained = dir.join("bench-bundle.json");
-    run(Command::new(&cli)
-        .args(["sample-log", "--lines", "20000", "--out"])
-        .arg(&log))?;
-    run(Command::new(&cli)
-        .args(["train", "--out"])
-        .arg(&trained)
-        .arg(&log))?;
+    sample_log(&cli, &log, 20_000, SAMPLE_SEED)?;
+    train(&cli, &log, None, &trained, Stdio::inherit())?;
     let trained = std::fs::read_to_string(&trained)?;
 
     let mut results = Vec::new();

@@ -38,7 +38,7 @@ const USAGE: &str =
 
 /// Lines of each generated log (as the demo), and their seeds: the benign replay comes from
 /// another log than the one the bundle was trained on.
-const LOG_LINES: u32 = 20_000;
+const LOG_LINES: u64 = 20_000;
 const TRAIN_SEED: u64 = 1;
 const REPLAY_SEED: u64 = 2;
 /// Benign requests replayed and cycled through under load (the replay log's first ones).
@@ -171,27 +171,32 @@ struct Inputs {
     bundle: String,
 }
 
-/// Writes the training and replay logs with the project's generator and trains the bundle
-/// (its summary goes to `train.txt` next to it, to keep the table readable).
+/// Writes the training and replay logs with the project's generator, derives the route
+/// manifest from the training log and trains the bundle with it (the summary goes to
+/// `train.txt` next to it, to keep the table readable).
 fn generate(cli: &Path, work: &Path) -> Result<Inputs> {
     let train_log = work.join("train.log");
     let replay_log = work.join("replay.log");
     let bundle_path = work.join("bundle.json");
-    for (log, seed) in [(&train_log, TRAIN_SEED), (&replay_log, REPLAY_SEED)] {
-        crate::run(
-            Command::new(cli)
-                .args(["sample-log", "--lines", &LOG_LINES.to_string()])
-                .args(["--seed", &seed.to_string(), "--out"])
-                .arg(log),
-        )?;
-    }
-    let summary = work.join("train.txt");
+    let manifest = work.join("paths.json");
+    crate::sample_log(cli, &train_log, LOG_LINES, TRAIN_SEED)?;
+    crate::sample_log(cli, &replay_log, LOG_LINES, REPLAY_SEED)?;
+    // The route manifest an operator derives from the same log: it tells API routes (which
+    // skip browser-header checks) from pages, and which methods each route takes.
     crate::run(
         Command::new(cli)
-            .args(["train", "--out"])
-            .arg(&bundle_path)
+            .args(["init", "--logs"])
             .arg(&train_log)
-            .stdout(File::create(&summary)?),
+            .arg("--output")
+            .arg(&manifest),
+    )?;
+    let summary = work.join("train.txt");
+    crate::train(
+        cli,
+        &train_log,
+        Some(&manifest),
+        &bundle_path,
+        File::create(&summary)?.into(),
     )?;
     eprintln!("sandbox: training summary in {}", summary.display());
     let bundle = std::fs::read_to_string(&bundle_path)
@@ -230,7 +235,9 @@ fn build_streams(
 struct Settings {
     /// `AIWAF_MIN_FORM_TIME` plus a margin: how long form posts wait after their page.
     form_pause: Duration,
-    /// `AIWAF_RATE_MAX`: requests of a flood that pass before throttling starts.
+    /// Requests of the flood that pass before throttling starts: the `MAX` of the manifest
+    /// route the flood hits (a route's own limit replaces the global one), else
+    /// `AIWAF_RATE_MAX`.
     rate_max: u64,
 }
 
@@ -241,9 +248,17 @@ impl Settings {
         let min_form = s["AIWAF_MIN_FORM_TIME"]
             .as_f64()
             .context("the trained bundle lacks settings.AIWAF_MIN_FORM_TIME")?;
-        let rate_max = s["AIWAF_RATE_MAX"]
+        let global_max = s["AIWAF_RATE_MAX"]
             .as_u64()
             .context("the trained bundle lacks settings.AIWAF_RATE_MAX")?;
+        let flood_route = v["routes"].as_array().and_then(|routes| {
+            routes
+                .iter()
+                .find(|r| r["path"] == traffic::FLOOD_TARGET && r["rate_limit"].is_object())
+        });
+        let rate_max = flood_route
+            .and_then(|r| r["rate_limit"]["MAX"].as_u64())
+            .unwrap_or(global_max);
         Ok(Settings {
             form_pause: Duration::from_secs_f64(min_form.max(0.0)) + FORM_PAUSE_MARGIN,
             rate_max,
@@ -361,6 +376,7 @@ fn run_info(
             "training_log": {"path": inputs.train_log, "lines": LOG_LINES, "seed": TRAIN_SEED},
             "replay_log": {"path": inputs.replay_log, "lines": LOG_LINES, "seed": REPLAY_SEED},
             "bundle": inputs.bundle_path,
+            "manifest": inputs.bundle_path.with_file_name("paths.json"),
             "corpus": opts.corpus,
             "load_requests_cycled": load_requests,
             "form_pause_ms": settings.form_pause.as_millis() as u64,

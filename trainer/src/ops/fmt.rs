@@ -87,23 +87,12 @@ pub(crate) fn remaining(expires_at: Option<u64>, now: u64) -> Option<u64> {
     expires_at.map(|t| t.saturating_sub(now))
 }
 
-/// Unix seconds as `YYYY-MM-DD HH:MM UTC` (days to civil date: Howard Hinnant's algorithm).
+/// Unix seconds as `YYYY-MM-DD HH:MM UTC`.
 pub(crate) fn utc(unix: u64) -> String {
-    let days = unix / DAY;
-    let secs = unix % DAY;
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
+    let c = aiwaf_logs::UtcTime::from_unix(unix);
     format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        secs / 3600,
-        secs % 3600 / 60
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        c.year, c.month, c.day, c.hour, c.minute
     )
 }
 

@@ -26,6 +26,8 @@ pub const CORPUS_ATTACK: &str = "corpus attack";
 /// Requests one flooding client sends, and the threads it sends them from (as fast as the
 /// loopback allows, spread over Envoy's workers like a real flood).
 const FLOOD_REQUESTS: usize = 100;
+/// The page the flood hammers (a literal route of the generated site).
+pub const FLOOD_TARGET: &str = "/products";
 const FLOOD_THREADS: usize = 4;
 /// Ordinary pages the trained log's scanners ask for: only the trained blocklist can stop
 /// them (browser headers, no attack in the path).
@@ -282,7 +284,7 @@ pub fn attack_streams(
         .collect();
     let flooder = fresh.next();
     let flood = (0..FLOOD_REQUESTS)
-        .map(|_| attack_shot("GET", "/products", flooder.clone()))
+        .map(|_| attack_shot("GET", FLOOD_TARGET, flooder.clone()))
         .collect();
     vec![
         Stream::new(PROBES, probes),
