@@ -1,5 +1,6 @@
 //! `probe`: requests for files a site should never serve (dotfiles, server-side scripts,
-//! backups, system files), matched on the normalised path.
+//! backups, system files) and for introspection endpoints that leak configuration or memory,
+//! matched on the normalised path.
 //!
 //! Any segment counts, not only the last: `/wp-admin.php/x.css` is a PHP probe dressed up as a
 //! stylesheet. `.well-known` is a standard and never a probe.
@@ -50,6 +51,70 @@ const SYSTEM_FILES: NeedleSet = NeedleSet::new(&[
     "/web-inf/",
 ]);
 
+/// Server and framework introspection endpoints that hand out configuration, secrets or
+/// memory, as a segment and the segments after it that make it one (empty: any). Apache's
+/// status pages, Spring Boot's sensitive actuators, Jolokia, Symfony's profiler, Go's pprof.
+/// Health, info and metrics actuators are left out: load balancers poll them. An app that
+/// really serves one of these lists it in its route manifest (known literal routes skip this
+/// detector) or disables `probe` for it with a `PATH_RULES` rule.
+const EXPOSED_ENDPOINTS: &[(&str, &[&str])] = &[
+    ("server-status", &[]),
+    ("server-info", &[]),
+    ("jolokia", &[]),
+    ("_profiler", &[]),
+    (
+        "actuator",
+        &[
+            "env",
+            "heapdump",
+            "threaddump",
+            "configprops",
+            "mappings",
+            "jolokia",
+            "gateway",
+            "shutdown",
+            "logfile",
+        ],
+    ),
+    ("debug", &["pprof"]),
+];
+
+/// Archive extensions: a probe when the file's name says it holds a site or database copy.
+const ARCHIVE_EXTENSIONS: &[&str] = &["zip", "tar", "gz", "tgz", "7z", "rar", "bz2", "xz"];
+
+/// Names, or name tokens (split on `_` and `-`), of site and database copies: `backup_old.zip`,
+/// `www.tar.gz`, `db-dump.tgz`. `manual.zip` or `app.js.gz` are ordinary downloads.
+const COPY_NAME_TOKENS: &[&str] = &[
+    "backup",
+    "backups",
+    "bak",
+    "dump",
+    "db",
+    "database",
+    "sql",
+    "www",
+    "wwwroot",
+    "webroot",
+    "htdocs",
+    "public_html",
+];
+
+/// True for `backup_old.zip`, `www.tar.gz`: an archive named like a copy of the site or data.
+fn is_copy_archive(seg: &str) -> bool {
+    let Some((name, _)) = seg.split_once('.') else {
+        return false;
+    };
+    let archive = seg
+        .rsplit('.')
+        .next()
+        .is_some_and(|ext| ARCHIVE_EXTENSIONS.contains(&ext));
+    archive
+        && (COPY_NAME_TOKENS.contains(&name)
+            || name
+                .split(['_', '-'])
+                .any(|token| COPY_NAME_TOKENS.contains(&token)))
+}
+
 /// The compiled probe rules.
 #[derive(Debug)]
 pub(crate) struct Probe {
@@ -70,7 +135,24 @@ impl Probe {
 
     pub(crate) fn inspect(&self, ctx: &Context<'_, '_>) -> Option<Finding> {
         let path = &ctx.path.path;
-        for seg in ctx.path.segments() {
+        let mut segments = ctx.path.segments().peekable();
+        while let Some(seg) = segments.next() {
+            if let Some((_, next)) = EXPOSED_ENDPOINTS.iter().find(|(first, _)| *first == seg) {
+                if next.is_empty() || segments.peek().is_some_and(|n| next.contains(n)) {
+                    return Some(Finding::new(
+                        DetectorId::Probe,
+                        "probe_exposed_endpoint",
+                        path.clone(),
+                    ));
+                }
+            }
+            if is_copy_archive(seg) {
+                return Some(Finding::new(
+                    DetectorId::Probe,
+                    "probe_backup_archive",
+                    seg.to_string(),
+                ));
+            }
             if seg.starts_with('.') && seg != ".well-known" {
                 let name = seg
                     .split('.')
@@ -136,6 +218,29 @@ mod tests {
             ("/%2e%2e/%2e%2e/etc/passwd", Some("probe_system_file")),
             ("/files/etc/passwd", Some("probe_system_file")),
             ("/WEB-INF/web.xml", Some("probe_system_file")),
+            ("/server-status", Some("probe_exposed_endpoint")),
+            ("/Server-Info", Some("probe_exposed_endpoint")),
+            ("/actuator/env", Some("probe_exposed_endpoint")),
+            ("/manage/actuator/heapdump", Some("probe_exposed_endpoint")),
+            (
+                "/jolokia/read/java.lang:type=Memory",
+                Some("probe_exposed_endpoint"),
+            ),
+            ("/debug/pprof/goroutine", Some("probe_exposed_endpoint")),
+            ("/_profiler/latest", Some("probe_exposed_endpoint")),
+            ("/actuator/health", None),
+            ("/actuator/prometheus", None),
+            ("/actuator", None),
+            ("/debug", None),
+            ("/docs/server-status-page", None),
+            ("/backup_old.zip", Some("probe_backup_archive")),
+            ("/www.tar.gz", Some("probe_backup_archive")),
+            ("/files/db-2024.tgz", Some("probe_backup_archive")),
+            ("/public_html.rar", Some("probe_backup_archive")),
+            ("/downloads/manual.zip", None),
+            ("/static/app.js.gz", None),
+            ("/backup", None),
+            ("/db.json", None),
             ("/.well-known/security.txt", None),
             ("/", None),
             ("/products/42", None),
