@@ -763,8 +763,14 @@ impl Engine {
     }
 
     /// The path-level finding (payload, probe or keyword) a request's target alone earns,
-    /// whatever the detectors' actions: the trainer's test of a malicious context.
-    pub fn path_finding(&self, method: &str, target: &str) -> Option<Finding> {
+    /// whatever the detectors' actions: the trainer's test of a malicious context. `path` is
+    /// `normalize_path` of the target's path, which callers have already computed.
+    pub fn path_finding(
+        &self,
+        method: &str,
+        target: &str,
+        path: &NormalizedPath,
+    ) -> Option<Finding> {
         let req = Request {
             method,
             target,
@@ -772,10 +778,9 @@ impl Engine {
             client: None,
             protocol: None,
         };
-        let path = normalize_path(req.raw_path());
         let ctx = Context {
             req: &req,
-            path: &path,
+            path,
             now: 0,
             now_ms: 0,
         };

@@ -169,7 +169,11 @@ impl Tracker {
             self.summary.rejected_unusable += 1;
             return;
         }
-        if self.engine.path_finding(&rec.method, &rec.target).is_some() {
+        if self
+            .engine
+            .path_finding(&rec.method, &rec.target, &normal)
+            .is_some()
+        {
             self.summary.rejected_suspicious += 1;
             return;
         }

@@ -10,6 +10,11 @@
 //! * it never appears in a successful (2xx/3xx) request's path, anywhere in the logs;
 //! * it is not legitimate, allowed, exempt, generic, numeric-looking or already a keyword.
 //!
+//! The top `AIWAF_DYNAMIC_TOP_N` are chosen coverage first: words asked for in requests that
+//! no static rule refuses (payload, probe, static keyword) rank before words whose every
+//! request a static rule already refuses, then by distinct clients and requests. Otherwise
+//! `backup_old` (of `/backup_old.zip`, a probe already) could take the slot of `boaform`.
+//!
 //! Memory is bounded: at most [`MAX_CANDIDATES`] candidate words, and successful words are
 //! kept in a fixed-size Bloom filter, whose false positives only ever stop a word from being
 //! learned (the safe direction).
@@ -23,6 +28,10 @@ use aiwaf_core::{Engine, LearnedKeyword, NormalizedPath};
 pub const MAX_CANDIDATES: usize = 100_000;
 /// Distinct clients remembered per word (enough for any sane `AIWAF_KEYWORD_MIN_CLIENTS`).
 const MAX_CLIENTS_PER_WORD: usize = 32;
+/// Request lines whose static verdict is remembered; the cache starts over when full.
+const VERDICT_CACHE: usize = 65_536;
+/// Longer request lines are judged every time (they are rare, and would make the cache large).
+const VERDICT_CACHE_KEY_MAX: usize = 256;
 /// Bloom filter size: 2^25 bits (4 MiB), about 1% false positives at 3 million words.
 const BLOOM_BITS: u32 = 25;
 
@@ -38,6 +47,8 @@ const GENERIC_WORDS: &[&str] = &[
 #[derive(Debug, Default)]
 struct Candidate {
     count: u64,
+    /// Requests with this word that no static rule refused: what learning it would add.
+    uncaught: u64,
     clients: Vec<IpAddr>,
     example: String,
 }
@@ -56,6 +67,10 @@ pub struct KeywordLearner {
     success: Bloom,
     /// New candidate words dropped because the table was full.
     pub dropped: u64,
+    /// Whether static rules refuse a request line (`METHOD target`): scanners send the same
+    /// few hundred lines thousands of times, and judging one costs microseconds.
+    verdicts: HashMap<String, bool>,
+    key: String,
 }
 
 impl KeywordLearner {
@@ -64,6 +79,8 @@ impl KeywordLearner {
             candidates: HashMap::new(),
             success: Bloom::new(BLOOM_BITS),
             dropped: 0,
+            verdicts: HashMap::new(),
+            key: String::new(),
         }
     }
 
@@ -94,7 +111,8 @@ impl KeywordLearner {
         if engine.exempt_path(&path.path) {
             return;
         }
-        if !probing && engine.path_finding(method, target).is_none() {
+        let caught = self.refused_by_static_rules(engine, method, target, path);
+        if !probing && !caught {
             return;
         }
         for seg in path.segments() {
@@ -112,6 +130,7 @@ impl KeywordLearner {
                 None => self.candidates.entry(word.to_string()).or_default(),
             };
             c.count += 1;
+            c.uncaught += u64::from(!caught);
             if c.clients.len() < MAX_CLIENTS_PER_WORD && !c.clients.contains(&client) {
                 c.clients.push(client);
             }
@@ -119,6 +138,32 @@ impl KeywordLearner {
                 c.example = path.path.chars().take(120).collect();
             }
         }
+    }
+
+    /// True when the target alone earns a payload, probe or static keyword finding.
+    fn refused_by_static_rules(
+        &mut self,
+        engine: &Engine,
+        method: &str,
+        target: &str,
+        path: &NormalizedPath,
+    ) -> bool {
+        if method.len() + target.len() >= VERDICT_CACHE_KEY_MAX {
+            return engine.path_finding(method, target, path).is_some();
+        }
+        self.key.clear();
+        self.key.push_str(method);
+        self.key.push(' ');
+        self.key.push_str(target);
+        if let Some(&refused) = self.verdicts.get(self.key.as_str()) {
+            return refused;
+        }
+        let refused = engine.path_finding(method, target, path).is_some();
+        if self.verdicts.len() >= VERDICT_CACHE {
+            self.verdicts.clear();
+        }
+        self.verdicts.insert(self.key.clone(), refused);
+        refused
     }
 
     /// The learned keywords, best evidence first, and the candidates that were refused.
@@ -129,9 +174,8 @@ impl KeywordLearner {
         expires_at: u64,
     ) -> (Vec<(LearnedKeyword, String)>, Vec<Rejected>) {
         let mut ranked: Vec<(&String, &Candidate)> = self.candidates.iter().collect();
-        ranked.sort_by(|a, b| {
-            (b.1.clients.len(), b.1.count, a.0).cmp(&(a.1.clients.len(), a.1.count, b.0))
-        });
+        let key = |c: &Candidate| (c.uncaught > 0, c.clients.len(), c.count);
+        ranked.sort_by(|a, b| (key(b.1), a.0).cmp(&(key(a.1), b.0)));
         let mut learned = Vec::new();
         let mut rejected = Vec::new();
         for (word, c) in ranked {
@@ -141,6 +185,8 @@ impl KeywordLearner {
                 Some("also in successful requests")
             } else if (c.clients.len() as u32) < min_clients {
                 Some("too few clients")
+            } else if learned.len() as u32 >= top_n && c.uncaught == 0 {
+                Some("beyond AIWAF_DYNAMIC_TOP_N; static rules already refuse its requests")
             } else if learned.len() as u32 >= top_n {
                 Some("beyond AIWAF_DYNAMIC_TOP_N")
             } else {
@@ -323,6 +369,31 @@ mod tests {
         assert!(rejected
             .iter()
             .any(|r| r.word == "bravo" && r.why == "beyond AIWAF_DYNAMIC_TOP_N"));
+    }
+
+    #[test]
+    fn words_that_add_coverage_rank_before_words_static_rules_already_refuse() {
+        let e = engine();
+        let mut k = KeywordLearner::new();
+        // `backup_old.zip` is a probe already; `boaform` is refused by nothing static.
+        for n in 1..=6 {
+            add(&mut k, &e, ip(n), "/backup_old.zip", 404, true);
+        }
+        for n in 1..=3 {
+            add(&mut k, &e, ip(n), "/boaform/x", 404, true);
+        }
+        let (learned, rejected) = k.select(3, 1, 0);
+        let words: Vec<&str> = learned.iter().map(|(k, _)| k.word.as_str()).collect();
+        assert_eq!(words, ["boaform"], "fewer clients, but it adds coverage");
+        let why = |w: &str| rejected.iter().find(|r| r.word == w).map(|r| r.why);
+        assert_eq!(
+            why("backup_old"),
+            Some("beyond AIWAF_DYNAMIC_TOP_N; static rules already refuse its requests")
+        );
+        assert_eq!(why("x"), None, "too short to be a word");
+        // With room for both, both are learned.
+        let (learned, _) = k.select(3, 2, 0);
+        assert_eq!(learned.len(), 2);
     }
 
     fn base26(mut i: usize) -> String {
