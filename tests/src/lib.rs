@@ -117,6 +117,7 @@ pub fn aiwaf_cli() -> PathBuf {
 /// Runs the `aiwaf` CLI; returns whether it succeeded and its stdout then stderr, so a failing
 /// assertion shows both. Fails with how to build the CLI when it is missing.
 pub fn run_aiwaf(args: &[&str]) -> anyhow::Result<(bool, String)> {
+    use anyhow::Context as _;
     let cli = aiwaf_cli();
     anyhow::ensure!(
         cli.is_file(),
@@ -126,7 +127,7 @@ pub fn run_aiwaf(args: &[&str]) -> anyhow::Result<(bool, String)> {
     let out = std::process::Command::new(&cli)
         .args(args)
         .output()
-        .map_err(|e| anyhow::anyhow!("running {}: {e}", cli.display()))?;
+        .with_context(|| format!("running {}", cli.display()))?;
     let text =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     Ok((out.status.success(), text))

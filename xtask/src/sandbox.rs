@@ -168,6 +168,7 @@ struct Inputs {
     train_log: PathBuf,
     replay_log: PathBuf,
     bundle_path: PathBuf,
+    manifest: PathBuf,
     bundle: String,
 }
 
@@ -205,6 +206,7 @@ fn generate(cli: &Path, work: &Path) -> Result<Inputs> {
         train_log,
         replay_log,
         bundle_path,
+        manifest,
         bundle,
     })
 }
@@ -376,7 +378,7 @@ fn run_info(
             "training_log": {"path": inputs.train_log, "lines": LOG_LINES, "seed": TRAIN_SEED},
             "replay_log": {"path": inputs.replay_log, "lines": LOG_LINES, "seed": REPLAY_SEED},
             "bundle": inputs.bundle_path,
-            "manifest": inputs.bundle_path.with_file_name("paths.json"),
+            "manifest": inputs.manifest,
             "corpus": opts.corpus,
             "load_requests_cycled": load_requests,
             "form_pause_ms": settings.form_pause.as_millis() as u64,
@@ -392,6 +394,26 @@ mod tests {
 
     fn args(s: &str) -> Vec<String> {
         s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn the_flood_expectation_follows_the_flooded_routes_limit() {
+        let settings = r#""settings":{"AIWAF_MIN_FORM_TIME":1.0,"AIWAF_RATE_MAX":20}"#;
+        let global = Settings::of(&format!("{{{settings}}}")).unwrap();
+        assert_eq!(global.rate_max, 20);
+        let routed = Settings::of(&format!(
+            r#"{{{settings},"routes":[{{"path":"/products/{{id}}","rate_limit":{{"MAX":90}}}},
+                {{"path":"{}","rate_limit":{{"WINDOW":60,"MAX":30}}}}]}}"#,
+            traffic::FLOOD_TARGET
+        ))
+        .unwrap();
+        assert_eq!(routed.rate_max, 30);
+        let unlimited = Settings::of(&format!(
+            r#"{{{settings},"routes":[{{"path":"{}"}}]}}"#,
+            traffic::FLOOD_TARGET
+        ))
+        .unwrap();
+        assert_eq!(unlimited.rate_max, 20, "a route without its own limit");
     }
 
     #[test]

@@ -99,20 +99,17 @@ const COPY_NAME_TOKENS: &[&str] = &[
     "public_html",
 ];
 
-/// True for `backup_old.zip`, `www.tar.gz`: an archive named like a copy of the site or data.
-fn is_copy_archive(seg: &str) -> bool {
-    let Some((name, _)) = seg.split_once('.') else {
+/// True for `backup_old.zip`, `www.tar.gz` (given the segment and its last extension): an
+/// archive named like a copy of the site or data.
+fn is_copy_archive(seg: &str, ext: &str) -> bool {
+    if !ARCHIVE_EXTENSIONS.contains(&ext) {
         return false;
-    };
-    let archive = seg
-        .rsplit('.')
-        .next()
-        .is_some_and(|ext| ARCHIVE_EXTENSIONS.contains(&ext));
-    archive
-        && (COPY_NAME_TOKENS.contains(&name)
-            || name
-                .split(['_', '-'])
-                .any(|token| COPY_NAME_TOKENS.contains(&token)))
+    }
+    let name = seg.split('.').next().unwrap_or(seg);
+    COPY_NAME_TOKENS.contains(&name)
+        || name
+            .split(['_', '-'])
+            .any(|token| COPY_NAME_TOKENS.contains(&token))
 }
 
 /// The compiled probe rules.
@@ -146,13 +143,6 @@ impl Probe {
                     ));
                 }
             }
-            if is_copy_archive(seg) {
-                return Some(Finding::new(
-                    DetectorId::Probe,
-                    "probe_backup_archive",
-                    seg.to_string(),
-                ));
-            }
             if seg.starts_with('.') && seg != ".well-known" {
                 let name = seg
                     .split('.')
@@ -172,6 +162,13 @@ impl Probe {
                     return Some(Finding::new(
                         DetectorId::Probe,
                         "probe_extension",
+                        seg.to_string(),
+                    ));
+                }
+                if is_copy_archive(seg, ext) {
+                    return Some(Finding::new(
+                        DetectorId::Probe,
+                        "probe_backup_archive",
                         seg.to_string(),
                     ));
                 }

@@ -140,7 +140,8 @@ impl KeywordLearner {
         }
     }
 
-    /// True when the target alone earns a payload, probe or static keyword finding.
+    /// True when the target alone earns a payload, probe or keyword finding (static keywords
+    /// and those the policy already holds): learning a word from it would block nothing new.
     fn refused_by_static_rules(
         &mut self,
         engine: &Engine,
