@@ -64,6 +64,28 @@ pub fn poll_until_for(limit: Duration, mut check: impl FnMut() -> bool) -> bool 
     }
 }
 
+/// Waits, if need be, until a burst lasting up to `span` fits before the next boundary of
+/// the filter's `window` (windows are aligned to the Unix epoch, as the rate limiter's are).
+///
+/// The rate limiter's sliding window weighs the previous window's count by its remaining
+/// overlap, an estimate that can undercount a burst spread across a boundary. Tests that
+/// assert an exact request number (the 21st is throttled, the 41st flooded) start their
+/// burst in one window, so what they assert is the limit, not where the clock happened to be.
+/// This aligns with the wall clock; it is not a synchronisation wait.
+pub fn start_within_one_window(window: Duration, span: Duration) {
+    let window_ms = window.as_millis().max(1);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    let left = window_ms - now_ms % window_ms;
+    if left <= span.as_millis() {
+        // Just past the boundary, so a worker clock a few ms behind is not in the old window.
+        let pause = u64::try_from(left).unwrap_or(0) + 50;
+        std::thread::sleep(Duration::from_millis(pause));
+    }
+}
+
 /// Asserts that a condition becomes true within the patience
 /// ([`PATIENCE_ENV`]), polling it; panics with the message otherwise.
 ///

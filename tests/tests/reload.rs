@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use aiwaf_e2e::{browser_headers, Envoy, EnvoyOptions};
 
@@ -163,7 +163,8 @@ fn metrics_count_requests_blocks_throttles_and_reloads() {
         .send()
         .unwrap();
     assert_eq!(r.status, 200);
-    // 25 quick requests from one client: the 21st to 25th are throttled (429).
+    // 25 quick requests from one client, in one rate window: the 21st to 25th are throttled.
+    aiwaf_e2e::start_within_one_window(Duration::from_secs(10), Duration::from_secs(5));
     let statuses: Vec<u16> = (0..25)
         .map(|_| status(&envoy, "/", "198.18.9.70"))
         .collect();

@@ -89,7 +89,9 @@ impl RateLimit {
         let elapsed = now % limits.window_ms;
         // Share of the previous window still inside the sliding window, in per-mille.
         let overlap = (limits.window_ms - elapsed) * 1000 / limits.window_ms;
-        let estimate = u64::from(r.current) + u64::from(r.previous) * overlap / 1000;
+        // Rounded up: a burst just across the boundary lies wholly inside the sliding window,
+        // and rounding down would let its last request through uncounted.
+        let estimate = u64::from(r.current) + (u64::from(r.previous) * overlap).div_ceil(1000);
         let retry_after = ((limits.window_ms - elapsed).div_ceil(1000)).max(1) as u32;
         let finding = if estimate > u64::from(limits.flood) {
             Some(Finding {

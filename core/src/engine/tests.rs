@@ -364,6 +364,20 @@ fn rapid_requests_are_throttled_then_blocklisted() {
 }
 
 #[test]
+fn a_burst_straddling_a_window_boundary_is_counted_whole() {
+    // 20 requests in the last 200 ms of one window, 25 in the first 250 ms of the next: all 45
+    // are inside the sliding 10 s, so the 41st is a flood as in one window. The previous
+    // window's weighted share is rounded up; rounded down, 19.6 became 19 and the 41st passed
+    // as "40 requests" (seen in CI as a burst that was throttled but never flooded).
+    let e = engine("{}");
+    let mut store = MemoryStore::new(7);
+    let boundary = 1_000_000_000; // a multiple of the 10 s window
+    let s = burst(&e, &mut store, "203.0.113.9", "/", boundary - 200, 10, 45);
+    assert_eq!(counts(&s), (20, 20, 5), "{s:?}");
+    assert_eq!(s[40], 403, "{s:?}");
+}
+
+#[test]
 fn throttle_carries_retry_after_and_a_429_body() {
     let e = engine("{}");
     let mut store = MemoryStore::new(7);
