@@ -131,16 +131,14 @@ impl Probe {
     }
 
     pub(crate) fn inspect(&self, ctx: &Context<'_, '_>) -> Option<Finding> {
-        let path = &ctx.path.path;
+        let found =
+            |reason, evidence: &str| Some(Finding::new(DetectorId::Probe, reason, evidence));
+        let path = ctx.path.path.as_str();
         let mut segments = ctx.path.segments().peekable();
         while let Some(seg) = segments.next() {
             if let Some((_, next)) = EXPOSED_ENDPOINTS.iter().find(|(first, _)| *first == seg) {
                 if next.is_empty() || segments.peek().is_some_and(|n| next.contains(n)) {
-                    return Some(Finding::new(
-                        DetectorId::Probe,
-                        "probe_exposed_endpoint",
-                        path.clone(),
-                    ));
+                    return found("probe_exposed_endpoint", path);
                 }
             }
             if seg.starts_with('.') && seg != ".well-known" {
@@ -150,43 +148,23 @@ impl Probe {
                     .map(|n| &seg[..n.len() + 1])
                     .unwrap_or(seg);
                 if DOTFILES.contains(&seg) || DOTFILES.contains(&name) {
-                    return Some(Finding::new(
-                        DetectorId::Probe,
-                        "probe_dotfile",
-                        seg.to_string(),
-                    ));
+                    return found("probe_dotfile", seg);
                 }
             }
             if let Some((_, ext)) = seg.rsplit_once('.') {
                 if self.extensions.contains(ext) {
-                    return Some(Finding::new(
-                        DetectorId::Probe,
-                        "probe_extension",
-                        seg.to_string(),
-                    ));
+                    return found("probe_extension", seg);
                 }
                 if is_copy_archive(seg, ext) {
-                    return Some(Finding::new(
-                        DetectorId::Probe,
-                        "probe_backup_archive",
-                        seg.to_string(),
-                    ));
+                    return found("probe_backup_archive", seg);
                 }
             }
             if seg.ends_with('~') {
-                return Some(Finding::new(
-                    DetectorId::Probe,
-                    "probe_extension",
-                    seg.to_string(),
-                ));
+                return found("probe_extension", seg);
             }
         }
         if SYSTEM_FILES.find(path.as_bytes()).is_some() {
-            return Some(Finding::new(
-                DetectorId::Probe,
-                "probe_system_file",
-                path.clone(),
-            ));
+            return found("probe_system_file", path);
         }
         None
     }
